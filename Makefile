@@ -1,0 +1,37 @@
+# Two commands: `make demo` (set up + run the workflow on the embedded demo) and
+# `make test` (set up + run the test suite). Both create the virtualenv when missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+CORES ?= $(shell nproc 2>/dev/null || echo 2)
+# torch/torchvision are installed first, pinned, so pip takes the known-good builds.
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.semaug-installed
+
+.PHONY: demo test venv lint dry-run clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_SPEC)
+	$(PY) -m pip install --quiet -e ".[test,slurm]"
+	@touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/snakemake --cores $(CORES) --resources gpu=1
+	@$(PY) -m semaug.cli demo-summary
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+dry-run: $(STAMP)
+	$(VENV)/bin/snakemake -n --quiet rules
+
+lint: $(STAMP)
+	$(VENV)/bin/snakemake --lint
+
+clean:
+	rm -rf results logs .snakemake

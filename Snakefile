@@ -1,0 +1,27 @@
+# semaug: does balancing a small facial-expression video dataset with synthetic videos
+# (one face animated with another subject's expression motion) help expression classifiers?
+#
+#   raw sequences -> index -> aligned face crops -> subject-independent folds
+#   -> per fold: synthesis plan -> generator -> synthetic videos -> training manifests
+#   -> per (fold, model, scenario, seed): train + evaluate -> tables, figures, report
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/index.smk"
+include: "workflow/rules/faces.smk"
+include: "workflow/rules/folds.smk"
+
+
+rule all:
+    input:
+        final_outputs(),

@@ -1,0 +1,78 @@
+import re
+import os
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+DATASETS = config["datasets"]
+FORMAT_LAYOUT = {
+    "ckplus": "cohn-kanade-images/<subject>/<sequence>/*.png with Emotion/ (and Landmarks/) beside it",
+    "mug": "subjects3/<subject>/<expression>/take<NNN>/img_<NNNN>.jpg",
+    "folder": "<class>/<video file or frame folder>",
+}
+
+
+def _check_roots():
+    """A real dataset's root must exist before any job runs (demo roots are rendered)."""
+    for name, ds in DATASETS.items():
+        if "demo" in ds or os.path.isdir(ds["root"]):
+            continue
+        raise WorkflowError(
+            f"datasets.{name}.root: {ds['root']!r} does not exist. Expected a {ds['format']} "
+            f"tree there ({FORMAT_LAYOUT[ds['format']]}). Point `root` at your copy of the "
+            f"data (an absolute path works), or add `demo: {{}}` to render a demo dataset there."
+        )
+
+
+_check_roots()
+
+
+wildcard_constraints:
+    ds="|".join(map(re.escape, DATASETS)) if DATASETS else "[^/]+",
+    k=r"\d+",
+    s=r"\d+",
+    shard=r"\d+",
+
+
+def dataset(ds):
+    """The validated config block of dataset `ds`."""
+    return DATASETS[ds]
+
+
+def demo_datasets():
+    return [name for name, ds in DATASETS.items() if "demo" in ds]
+
+
+def demo_sentinel(ds):
+    return os.path.join(dataset(ds)["root"], ".semaug_demo.json")
+
+
+def raw_input(ds):
+    """What the index of `ds` waits for: the rendered demo, or nothing for real data."""
+    return [demo_sentinel(ds)] if "demo" in dataset(ds) else []
+
+
+def demo_by_root():
+    """Demo datasets keyed by their root (the render rule's wildcard)."""
+    return {os.path.normpath(dataset(ds)["root"]): ds for ds in demo_datasets()}
+
+
+def face_shards(ds):
+    return expand("results/{ds}/faces/shard{shard}.csv", ds=ds, shard=range(config["faces"]["shards"]))
+
+
+def fold_ids():
+    return range(config["folds"])
+
+
+def final_outputs():
+    outputs = []
+    for ds in DATASETS:
+        outputs.append(f"results/{ds}/folds.csv")
+        if "demo" in dataset(ds):
+            outputs.append(f"results/{ds}/demo_contact_sheet.png")
+    return outputs

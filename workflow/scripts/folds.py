@@ -1,0 +1,8 @@
+from semaug.runlog import log_to
+from semaug.folds import assign_folds_file
+
+log_to(snakemake.log[0])
+assign_folds_file(
+    snakemake.input.faces, snakemake.output.folds, n_folds=snakemake.params.n_folds,
+    seed=snakemake.params.seed,
+)
