@@ -9,7 +9,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The embedded demo, unless the run brings its own datasets (`--configfile my.yaml`): a user
+# config replaces the demo datasets instead of being merged into them.
+if "datasets" not in config:
+
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

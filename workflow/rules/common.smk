@@ -5,8 +5,15 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from semaug.config import explain_config_error
 
-validate(config, schema="../schemas/config.schema.yaml")
+
+CONFIG_SCHEMA = os.path.normpath(os.path.join(workflow.current_basedir, "../schemas/config.schema.yaml"))
+try:
+    validate(config, schema=CONFIG_SCHEMA)
+except WorkflowError as err:
+    # Snakemake's message dumps the whole schema; lead with the key path and the fix.
+    raise WorkflowError(explain_config_error(config, CONFIG_SCHEMA)) from err
 
 DATASETS = config["datasets"]
 FORMAT_LAYOUT = {

@@ -1,0 +1,77 @@
+"""Subject-independent folds, stratified by class (scikit-learn's StratifiedGroupKFold)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold
+
+log = logging.getLogger("semaug.folds")
+
+
+class FoldError(ValueError):
+    """The videos cannot be split as asked, or a split breaks an invariant."""
+
+
+def assign_folds(videos: pd.DataFrame, n_folds: int, seed: int) -> pd.DataFrame:
+    """Add a `fold` column: every subject's videos in one fold, classes spread evenly.
+
+    Deterministic for a given table (rows are sorted by video_id first) and seed.
+    """
+    for column in ("video_id", "subject", "label"):
+        if column not in videos.columns:
+            raise FoldError(f"the video table has no '{column}' column")
+    videos = videos.sort_values("video_id", kind="stable").reset_index(drop=True)
+    n_subjects = videos["subject"].nunique()
+    if n_subjects < n_folds:
+        raise FoldError(
+            f"{n_folds} folds need at least {n_folds} subjects, the data has {n_subjects}: "
+            f"lower `folds` in the config"
+        )
+    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    fold = pd.Series(-1, index=videos.index, dtype=int)
+    for k, (_, test) in enumerate(splitter.split(videos, videos["label"], videos["subject"])):
+        fold.iloc[test] = k
+    out = videos.assign(fold=fold.to_numpy())
+    check_folds(out)
+    return out
+
+
+def check_folds(folds: pd.DataFrame) -> None:
+    """Raise FoldError if a subject lands in two folds or a class is absent from a fold's
+    training part (a classifier could not learn it there)."""
+    per_subject = folds.groupby("subject")["fold"].nunique()
+    leaked = per_subject[per_subject > 1]
+    if len(leaked):
+        raise FoldError(f"subjects in more than one fold: {', '.join(map(str, leaked.index))}")
+    if (folds["fold"] < 0).any():
+        raise FoldError("some videos were given no fold")
+    classes = set(folds["label"])
+    for k in sorted(folds["fold"].unique()):
+        missing = classes - set(folds.loc[folds["fold"] != k, "label"])
+        if missing:
+            raise FoldError(
+                f"fold {k}: class(es) {sorted(missing)} absent from the training part — "
+                f"too few subjects show them; lower `folds` or drop those classes"
+            )
+
+
+def summarize(folds: pd.DataFrame) -> pd.DataFrame:
+    """Videos per (fold, class), with subjects per fold: what the log shows."""
+    table = folds.pivot_table(index="fold", columns="label", values="video_id", aggfunc="count",
+                              fill_value=0)
+    table["subjects"] = folds.groupby("fold")["subject"].nunique()
+    return table
+
+
+def assign_folds_file(faces_csv: str | Path, folds_csv: str | Path, *, n_folds: int,
+                      seed: int) -> pd.DataFrame:
+    """Read the face table, assign folds, write folds.csv and log the per-fold counts."""
+    videos = pd.read_csv(faces_csv, dtype={"subject": str, "video_id": str})
+    folds = assign_folds(videos, n_folds, seed)
+    folds.to_csv(folds_csv, index=False)
+    log.info("%d videos of %d subjects in %d folds\n%s", len(folds), folds["subject"].nunique(),
+             n_folds, summarize(folds).to_string())
+    return folds
