@@ -22,11 +22,18 @@ def test_demo_config_is_valid_and_defaults_are_filled():
     assert config["datasets"]["mug_demo"]["landmarks"] == "dataset"
 
 
+def test_landmark_backend_defaults_by_format():
+    from semaug.formats import default_landmarks
+
+    assert default_landmarks("ckplus") == "dataset"
+    assert default_landmarks("folder") == "face_alignment"
+
+
 def test_minimal_user_config_gets_all_defaults():
     config = {"datasets": {"mine": {"format": "folder", "root": "/data/videos"}}}
     validate(config, schema=SCHEMA)
     assert config["folds"] == 5 and config["seeds"] == [0]
-    assert config["datasets"]["mine"]["landmarks"] == "dataset"
+    assert "landmarks" not in config["datasets"]["mine"]  # filled per format by the Snakefile
     assert config["faces"]["size"] == 64
 
 
@@ -68,4 +75,4 @@ def test_missing_root_says_what_was_expected(tmp_path, snakemake_run):
     result = snakemake_run(tmp_path, "-n", "--configfile", str(tmp_path / "mine.yaml"))
     out = result.stderr + result.stdout
     assert result.returncode != 0
-    assert "datasets.mug.root" in out and "subjects3/<subject>/<expression>" in out
+    assert "datasets.mug.root" in out and "subjects3/<subject>/[session<N>/]<expression>" in out

@@ -6,6 +6,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from semaug.config import explain_config_error
+from semaug.formats import LAYOUTS, default_landmarks
 
 
 CONFIG_SCHEMA = os.path.normpath(os.path.join(workflow.current_basedir, "../schemas/config.schema.yaml"))
@@ -16,11 +17,8 @@ except WorkflowError as err:
     raise WorkflowError(explain_config_error(config, CONFIG_SCHEMA)) from err
 
 DATASETS = config["datasets"]
-FORMAT_LAYOUT = {
-    "ckplus": "cohn-kanade-images/<subject>/<sequence>/*.png with Emotion/ (and Landmarks/) beside it",
-    "mug": "subjects3/<subject>/<expression>/take<NNN>/img_<NNNN>.jpg",
-    "folder": "<class>/<video file or frame folder>",
-}
+for _ds in DATASETS.values():
+    _ds.setdefault("landmarks", default_landmarks(_ds["format"]))
 
 
 def _check_roots():
@@ -30,7 +28,7 @@ def _check_roots():
             continue
         raise WorkflowError(
             f"datasets.{name}.root: {ds['root']!r} does not exist. Expected a {ds['format']} "
-            f"tree there ({FORMAT_LAYOUT[ds['format']]}). Point `root` at your copy of the "
+            f"tree there: {LAYOUTS[ds['format']].format(root=ds['root'])}. Point `root` at your copy of the "
             f"data (an absolute path works), or add `demo: {{}}` to render a demo dataset there."
         )
 
