@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -62,14 +63,35 @@ def read_image(path: Path) -> np.ndarray:
         raise FrameError(f"{path} ({err})") from err
 
 
+def _decode(path: Path) -> np.ndarray | None:
+    """uint8 [H, W, 3] BGR through OpenCV, or None when it cannot read the file."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    return bgr if bgr is not None and bgr.dtype == np.uint8 else None
+
+
 def read_images(frames: list[Path]) -> np.ndarray:
-    """uint8 [T, H, W, 3] from frame files of one size."""
-    images = [read_image(f) for f in frames]
-    for frame, image in zip(frames, images):
-        if image.shape != images[0].shape:
-            raise FrameError(f"{frame} is {image.shape[1]}x{image.shape[0]} but {frames[0]} is "
-                             f"{images[0].shape[1]}x{images[0].shape[0]}")
-    return np.stack(images)
+    """uint8 [T, H, W, 3] RGB from frame files of one size.
+
+    OpenCV decodes straight into one preallocated array (PIL's convert + stack costs about as
+    much again as the decoding); PIL reads what OpenCV cannot (palette, odd formats).
+    """
+    video: np.ndarray | None = None
+    for t, frame in enumerate(frames):
+        bgr = _decode(frame)
+        image = read_image(frame) if bgr is None else None
+        shape = (bgr if bgr is not None else image).shape
+        if video is None:
+            video = np.empty((len(frames), *shape), dtype=np.uint8)
+        elif shape != video.shape[1:]:
+            raise FrameError(f"{frame} is {shape[1]}x{shape[0]} but {frames[0]} is "
+                             f"{video.shape[2]}x{video.shape[1]}")
+        if bgr is not None:
+            cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=video[t])
+        else:
+            video[t] = image
+    if video is None:
+        raise FrameError("no frames to read")
+    return video
 
 
 def count_video_frames(path: Path) -> tuple[int, float]:
