@@ -47,13 +47,6 @@ class CropSpeed:
         """Crop-stage fps / plain-decode fps (the target is >= 0.7)."""
         return self.fps("crop stage") / self.fps("plain decode")
 
-    @property
-    def lean_ratio(self) -> float:
-        """The ratio the stage would reach if read_frames decoded like lean_rgb_decode."""
-        stage = (self.seconds["crop stage"] - self.seconds["  of which read_frames (RGB)"]
-                 + self.seconds["lean RGB decode (for comparison)"])
-        return self.seconds["plain decode"] / stage
-
     def report(self) -> str:
         lines = [f"faces crop stage, {self.n_frames} frames -> {self.size}x{self.size} "
                  f"(best of the repeats, ms/frame and frames/s):"]
@@ -66,8 +59,6 @@ class CropSpeed:
         with_npz = self.seconds["plain decode"] / (self.seconds["crop stage"]
                                                   + self.seconds["npz write (save_clip)"])
         lines.append(f"  ratio counting the npz write too: {with_npz:.2f}")
-        lines.append(f"  ratio with the lean RGB decode in read_frames' place: "
-                     f"{self.lean_ratio:.2f}")
         return "\n".join(lines)
 
 
@@ -76,17 +67,6 @@ def sequence_row(frame_dir: Path, landmark_dir: Path) -> dict[str, Any]:
     return {"video_id": frame_dir.name, "subject": "bench", "label": "bench",
             "n_frames": len(list(frame_dir.glob("*.png"))), "source": str(frame_dir),
             "landmarks_source": str(landmark_dir), "fps": 30.0}
-
-
-def lean_rgb_decode(files: list[str]) -> np.ndarray:
-    """uint8 [T, H, W, 3] RGB frames decoded by OpenCV straight into one array."""
-    first = cv2.imread(files[0], cv2.IMREAD_UNCHANGED)
-    frames = np.empty((len(files), *first.shape[:2], 3), dtype=np.uint8)
-    for out, path in zip(frames, files):
-        image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-        code = cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB
-        cv2.cvtColor(image, code, dst=out)
-    return frames
 
 
 def best_times(steps: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
@@ -120,8 +100,6 @@ def measure_crop_speed(frame_dir: str | Path, landmark_dir: str | Path | None = 
         "  of which read_frames (RGB)": lambda: read_frames(row),
         "  of which read_landmarks": lambda: read_landmarks(row),
         "  of which align + warp + landmarks": lambda: align_video(frames, landmarks, size),
-        # What read_frames would cost decoding with OpenCV into one preallocated array.
-        "lean RGB decode (for comparison)": lambda: lean_rgb_decode(files),
     }
     with tempfile.TemporaryDirectory() as tmp:
         steps["npz write (save_clip)"] = lambda: save_clip(Path(tmp) / "clip.npz", clip)
