@@ -1,0 +1,58 @@
+"""Relative landmark motion transfer (FOMM's relative rule), shared by every generator.
+
+The driving video's expression motion is measured against its own first frame after
+registering each frame to frame 0 on points that barely move with expression (eye corners,
+nose), so head motion is not mistaken for expression. That motion, rescaled from the driver's
+face size to the source's, is added to the source's landmarks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ibug import STABLE_POINTS, eye_centres, inter_ocular
+
+
+def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares similarity (Umeyama, no reflection) taking ``src`` onto ``dst``.
+
+    src, dst: [..., N, 2] -> (A [..., 2, 2] = scale * rotation, b [..., 2]) with dst ≈ src @ A.T + b.
+    """
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    mu_s, mu_d = src.mean(-2, keepdims=True), dst.mean(-2, keepdims=True)
+    s, d = src - mu_s, dst - mu_d
+    # For 2-D similarities the optimum has a closed form: A = [[a, -c], [c, a]].
+    denom = np.maximum((s**2).sum((-1, -2)), 1e-12)
+    a = (s * d).sum((-1, -2)) / denom
+    c = (s[..., 0] * d[..., 1] - s[..., 1] * d[..., 0]).sum(-1) / denom
+    A = np.stack([np.stack([a, -c], -1), np.stack([c, a], -1)], -2)
+    b = mu_d[..., 0, :] - np.einsum("...ij,...j->...i", A, mu_s[..., 0, :])
+    return A, b
+
+
+def transfer_landmarks(source_lm: np.ndarray, driving_lm: np.ndarray) -> np.ndarray:
+    """Target landmarks for animating the source with the driver's relative motion.
+
+    source_lm: [68,2] (source frame 0), driving_lm: [T,68,2] -> target: float32 [T,68,2].
+    Each driving frame is similarity-aligned to driving frame 0 on ``STABLE_POINTS``;
+    d_t = aligned L_t - L_0 is rotated by the angle between the two faces' eye axes, scaled by
+    the inter-ocular ratio source/driver, and added to the source: target_t = L_src + d_t.
+    Frame 0 of the target is therefore exactly the source's landmarks.
+    """
+    source_lm = np.asarray(source_lm, dtype=np.float64)
+    driving_lm = np.asarray(driving_lm, dtype=np.float64)
+    if source_lm.shape != (68, 2) or driving_lm.ndim != 3 or driving_lm.shape[1:] != (68, 2):
+        raise ValueError(f"expected [68,2] and [T,68,2], got {source_lm.shape}, {driving_lm.shape}")
+    stable = list(STABLE_POINTS)
+    ref = driving_lm[0]
+    A, b = similarity_fit(driving_lm[:, stable], np.broadcast_to(ref[stable], (len(driving_lm), len(stable), 2)))
+    aligned = np.einsum("tij,tnj->tni", A, driving_lm) + b[:, None, :]
+    motion = aligned - ref  # [T,68,2], exactly 0 at t = 0
+
+    # Express the motion in the source's frame: same rotation and scale as source vs driver.
+    eye_d, eye_s = eye_centres(ref), eye_centres(source_lm)
+    ang = np.arctan2(*(eye_s[1] - eye_s[0])[::-1]) - np.arctan2(*(eye_d[1] - eye_d[0])[::-1])
+    scale = float(inter_ocular(source_lm) / max(float(inter_ocular(ref)), 1e-6))
+    rot = scale * np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    return (source_lm[None] + motion @ rot.T).astype(np.float32)

@@ -1,0 +1,132 @@
+"""landmark_warp: relative motion transfer, TPS identity, displacement, no folds, registry."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from semaug.clip import Clip
+from semaug.generators import build_generator, generator_names, is_learned, transfer_landmarks
+from semaug.generators.tps import identity_grid, min_jacobian, tps_grid
+from semaug.ibug import MEAN_FACE
+from semaug.synthesis.toy import draw_face, toy_clip
+
+S = 64
+
+
+def face_lm(scale=0.9, offset=(3.0, 3.0)) -> np.ndarray:
+    return (MEAN_FACE * S * scale + np.asarray(offset)).astype(np.float32)
+
+
+def still(lm: np.ndarray, n: int = 4) -> Clip:
+    frames = np.repeat(draw_face(lm, S)[None], n, 0)
+    return Clip(frames=frames, landmarks=np.repeat(lm[None], n, 0))
+
+
+def test_transfer_ignores_head_motion_and_rescales_expression():
+    src, drv0 = face_lm(0.6, (10, 10)), face_lm(0.9, (2, 2))
+    apex = drv0.copy()
+    apex[48:60, 1] += 3.0  # mouth drops 3 px on the driver
+    # the driver's whole head also turns 10° and shifts: that must not transfer
+    th = np.deg2rad(10)
+    R = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    moved = (apex - 30) @ R.T + 30 + [4, -2]
+    target = transfer_landmarks(src, np.stack([drv0, drv0 @ R.T + [1, 1], moved]))
+    np.testing.assert_allclose(target[0], src, atol=1e-5)
+    np.testing.assert_allclose(target[1], src, atol=1e-3)
+    ratio = 0.6 / 0.9
+    np.testing.assert_allclose(target[2, 48:60, 1] - src[48:60, 1], 3.0 * ratio, atol=0.05)
+    np.testing.assert_allclose(target[2, :17], src[:17], atol=0.05)
+
+
+def test_identity_grid_and_zero_motion_reproduce_the_source():
+    lm = torch.from_numpy(face_lm())[None]
+    grid = tps_grid(lm, lm, (S, S))
+    np.testing.assert_allclose(grid[0].reshape(-1, 2), identity_grid(S, S), atol=1e-5)
+    gen = build_generator("landmark_warp", {}, device="cpu")
+    src = still(face_lm(), 1)
+    drv = still(face_lm(0.8, (6, 5)), 5)  # a different face, but no motion
+    out = gen.animate(src, drv)
+    assert out.frames.shape == (5, S, S, 3)
+    assert np.array_equal(out.frames, np.repeat(src.frames[:1], 5, 0))
+    np.testing.assert_allclose(out.landmarks, np.repeat(src.landmarks[:1], 5, 0), atol=1e-4)
+
+
+def test_known_displacement_moves_image_content():
+    lm = face_lm()
+    img = np.full((S, S, 3), 128, np.uint8)
+    cx, cy = lm[48:60].mean(0).round().astype(int)
+    img[cy - 1:cy + 2, cx - 1:cx + 2] = 255  # a bright dot at the mouth centre
+    src = Clip(frames=img[None], landmarks=lm[None])
+    moved = lm.copy()
+    moved[48:68] += [4.0, 2.0]  # the whole mouth moves right 4 px and down 2 px
+    drv = Clip(frames=np.zeros((2, S, S, 3), np.uint8), landmarks=np.stack([lm, moved]))
+    out = build_generator("landmark_warp", {"flow_resolution": 0}, device="cpu").animate(src, drv)
+
+    def centroid(frame):
+        w = np.clip(frame[..., 0].astype(float) - 128, 0, None)
+        ys, xs = np.mgrid[0:S, 0:S]
+        return np.array([(xs * w).sum(), (ys * w).sum()]) / w.sum()
+
+    shift = centroid(out.frames[1]) - centroid(out.frames[0])
+    np.testing.assert_allclose(shift, [4.0, 2.0], atol=0.5)
+    assert out.frames[1][:4].std() == 0  # border rows untouched (anchors)
+
+
+def test_crossing_eyelids_do_not_fold_the_warp():
+    lm = face_lm()
+    tgt = lm.copy()
+    tgt[[37, 38], 1] += 8.0  # upper eyelid pushed far below the lower one
+    tgt[[40, 41], 1] -= 8.0
+    gen = build_generator("landmark_warp", {"min_gap": 0.0}, device="cpu")  # no clamp: λ must do it
+    grid = tps_grid(torch.from_numpy(tgt)[None], torch.from_numpy(lm)[None], (S, S), resolution=0,
+                    lam=gen.options["lam"])
+    assert min_jacobian(grid.permute(0, 3, 1, 2)) > 0
+    clamped = build_generator("landmark_warp", {}, device="cpu").targets(
+        still(lm, 1), Clip(frames=np.zeros((2, 1, 1, 3), np.uint8), landmarks=np.stack([lm, tgt])))
+    assert (clamped[1, [41, 40], 1] - clamped[1, [37, 38], 1] >= 0.5 - 1e-5).all()
+
+
+def test_batch_equals_one_by_one():
+    gen = build_generator("landmark_warp", {"batch_frames": 5}, device="cpu")
+    pairs = [(toy_clip("happy", size=32, n_frames=1, seed=i),
+              toy_clip("surprise", size=32, n_frames=3 + i, seed=10 + i)) for i in range(3)]
+    together = gen.animate_batch(pairs)
+    for (s, d), out in zip(pairs, together):
+        assert np.array_equal(out.frames, gen.animate(s, d).frames)
+        assert out.n_frames == d.n_frames
+
+
+def test_registry_and_the_snakefile_agree_on_learned_generators():
+    assert "landmark_warp" in generator_names()
+    assert not is_learned("landmark_warp")
+    with pytest.raises(KeyError, match="unknown generator"):
+        build_generator("no_such_generator")
+    common = (Path(__file__).parents[1] / "workflow/rules/common.smk").read_text()
+    learned = set(re.findall(r'"(\w+)"', re.search(r"LEARNED_GENERATORS = \(([^)]*)\)", common)[1]))
+    free = set(re.findall(r'"(\w+)"', re.search(r"TRAINING_FREE_GENERATORS = \(([^)]*)\)", common)[1]))
+    for name in generator_names():
+        assert (name in learned) == is_learned(name)
+        assert name in learned | free, f"{name} is registered but unknown to common.smk"
+
+
+def test_head_anchors_keep_the_hairline_still_when_the_brows_rise():
+    lm = face_lm()
+    img = np.full((S, S, 3), 200, np.uint8)
+    hairline = int(lm[17:27, 1].min()) - 8  # above the pinned points (0.3 IOD ~ 5 px)
+    img[:hairline] = 20  # dark hair above a bright forehead
+    src = Clip(frames=img[None], landmarks=lm[None])
+    raised = lm.copy()
+    raised[17:27, 1] -= 4.0  # surprise: brows up 4 px
+    drv = Clip(frames=np.repeat(img[None], 2, 0), landmarks=np.stack([lm, raised]))
+
+    def hairline_shift(head_margin: float) -> float:
+        gen = build_generator("landmark_warp", {"head_margin": head_margin}, device="cpu")
+        column = gen.animate(src, drv).frames[1, :, S // 2, 0].astype(float)
+        # sub-pixel edge: rows darker than the mid grey, counted with partial rows
+        return float(np.clip((200 - column) / 180, 0, 1).sum()) - hairline
+
+    pinned, free = abs(hairline_shift(0.3)), abs(hairline_shift(0.0))
+    assert pinned < 0.5 * 4.0 and free > 1.8 * pinned, (pinned, free)

@@ -1,0 +1,148 @@
+"""Rendering, classic augmentation, manifests, class counts and quality on a toy fold."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from semaug.clip import Clip, load_clip
+from semaug.generators.classic import ClassicAugment, ClassicParams
+from semaug.ibug import MEAN_FACE
+from semaug.synthesis.landmark_regressor import train_regressor_file
+from semaug.synthesis.manifest import class_counts_file, manifest_file, read_manifest
+from semaug.synthesis.plan import LeakageError, plan_file, read_plan, split_fold
+from semaug.synthesis.quality import quality_file
+from semaug.synthesis.render import augment_classic_file, synthesize_file
+from semaug.synthesis.toy import toy_folds
+from semaug.generators import build_generator
+
+COUNTS = {"happy": 9, "surprise": 5, "sadness": 3, "anger": 2}
+
+
+@pytest.fixture(scope="module")
+def fold(tmp_path_factory):
+    """A toy fold 0 with its plan, landmark_warp + classic videos, manifests and counts."""
+    d = tmp_path_factory.mktemp("toy")
+    folds = toy_folds(d, COUNTS, n_subjects=6, size=32, n_frames=5)
+    folds.to_csv(d / "folds.csv", index=False)
+    f = str(d / "folds.csv")
+    plan_file(f, 0, str(d / "plan.csv"), str(d / "targets.csv"))
+    synthesize_file("landmark_warp", {}, f, 0, str(d / "plan.csv"), str(d / "lw.csv"),
+                    str(d / "lw"), device="cpu", previews=1)
+    augment_classic_file({}, f, 0, str(d / "plan.csv"), str(d / "classic.csv"), str(d / "cl"),
+                         previews=False)
+    manifests = {}
+    for sc, kw in [("original", {}), ("oversample", {"plan_csv": str(d / "plan.csv")}),
+                   ("classic", {"videos_csv": str(d / "classic.csv")}),
+                   ("landmark_warp", {"videos_csv": str(d / "lw.csv")})]:
+        manifests[sc] = str(d / f"train_{sc}.csv")
+        manifest_file(sc, f, 0, manifests[sc], **kw)
+    class_counts_file(manifests, str(d / "counts.csv"), str(d / "counts.png"))
+    return d, folds
+
+
+def test_manifests_are_balanced_and_leak_free(fold):
+    d, folds = fold
+    train, test = split_fold(folds, 0)
+    target = train["label"].value_counts().max()
+    counts = pd.read_csv(d / "counts.csv", index_col="label")
+    assert counts.loc["happy", "original"] == train["label"].value_counts()["happy"]
+    for sc in ("oversample", "classic", "landmark_warp"):
+        m = read_manifest(str(d / f"train_{sc}.csv"))
+        assert (m["label"].value_counts() == target).all()
+        assert m["video_id"].is_unique
+        assert not (set(m["subject"]) | set(m["driver_subject"])) & set(test["subject"])
+        assert all(os.path.exists(p) for p in m["path"])
+    over = read_manifest(str(d / "train_oversample.csv"))
+    assert set(over["path"]) <= set(train["path"])  # repeats point at the originals
+    syn = read_manifest(str(d / "train_landmark_warp.csv"))
+    plan = read_plan(str(d / "plan.csv"))
+    assert list(syn.loc[syn["synthetic"], "subject"]) == list(plan["source_subject"])
+    assert list(syn.loc[syn["synthetic"], "driver_subject"]) == list(plan["driver_subject"])
+    assert (d / "counts.png").stat().st_size > 0
+
+
+def test_synthetic_clips_match_the_plan_and_are_resumed(fold):
+    d, folds = fold
+    videos = read_plan(str(d / "lw.csv"))
+    assert len(videos) > 0
+    for _, row in videos.iterrows():
+        clip, driver = load_clip(row["path"]), load_clip(row["driver_path"])
+        source = load_clip(row["source_path"])
+        assert clip.n_frames == driver.n_frames and clip.size == source.size
+        assert np.abs(clip.frames[0].astype(int) - source.frames[0]).max() <= 1
+        assert clip.meta["driver_video"] == row["driver_video"]
+    assert sum(bool(p) for p in videos["preview"]) == videos["label"].nunique()  # previews=1
+    assert all(os.path.exists(p) for p in videos["preview"] if p)
+    before = {p: os.stat(p).st_mtime_ns for p in videos["path"]}
+    synthesize_file("landmark_warp", {}, str(d / "folds.csv"), 0, str(d / "plan.csv"),
+                    str(d / "lw2.csv"), str(d / "lw"), device="cpu", previews=1)
+    assert {p: os.stat(p).st_mtime_ns for p in videos["path"]} == before
+
+
+def test_synthesize_refuses_a_leaking_plan(fold, tmp_path):
+    d, folds = fold
+    plan = read_plan(str(d / "plan.csv"))
+    _, test = split_fold(folds, 0)
+    plan.loc[0, "driver_subject"] = test["subject"].iloc[0]
+    plan.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(LeakageError):
+        synthesize_file("landmark_warp", {}, str(d / "folds.csv"), 0, str(tmp_path / "bad.csv"),
+                        str(tmp_path / "v.csv"), str(tmp_path / "c"), device="cpu")
+
+
+def test_classic_keeps_the_label_and_flips_landmarks():
+    S = 32
+    lm = (MEAN_FACE * S * 0.8 + 3).astype(np.float32)
+    img = np.zeros((S, S, 3), np.uint8)
+    x, y = lm[36].round().astype(int)  # only the subject's right outer eye corner is marked
+    img[y, x] = 255
+    clip = Clip(frames=np.repeat(img[None], 3, 0), landmarks=np.repeat(lm[None], 3, 0))
+    aug = ClassicAugment({}, device="cpu")
+    flip_only = ClassicParams(flip=True, angle=0.0, scale=1.0, shift=(0.0, 0.0), brightness=0.0,
+                              contrast=1.0, frame_index=np.arange(3))
+    out = aug.apply(clip, flip_only)
+    yy, xx = np.unravel_index(out.frames[0, ..., 0].argmax(), (S, S))
+    # after the flip the marked point is the *left* outer eye corner, iBUG 45, mirrored in x
+    np.testing.assert_allclose(out.landmarks[0, 45], [S - 1 - lm[36, 0], lm[36, 1]], atol=1e-4)
+    np.testing.assert_allclose(out.landmarks[0, 45], [xx, yy], atol=0.6)
+    # a rotated / scaled / shifted copy carries the landmark along with the pixel
+    params = ClassicParams(flip=False, angle=12.0, scale=1.1, shift=(2.0, -1.0), brightness=0.0,
+                           contrast=1.0, frame_index=np.arange(3))
+    out = aug.apply(clip, params)
+    w = out.frames[0, ..., 0].astype(float)
+    ys, xs = np.mgrid[0:S, 0:S]
+    centroid = np.array([(xs * w).sum(), (ys * w).sum()]) / w.sum()
+    np.testing.assert_allclose(out.landmarks[0, 36], centroid, atol=0.6)
+
+
+def test_classic_videos_keep_label_and_endpoints(fold):
+    d, _ = fold
+    videos = read_plan(str(d / "classic.csv"))
+    for _, row in videos.iterrows():
+        clip, driver = load_clip(row["path"]), load_clip(row["driver_path"])
+        assert clip.meta["label"] == row["label"]  # the driver's label travels with the clip
+        idx = clip.meta["frame_index"]
+        assert idx[0] == 0 and idx[-1] == driver.n_frames - 1  # neutral first, apex last
+    a = ClassicAugment({}).augment(load_clip(videos["driver_path"][0]), 7)
+    b = ClassicAugment({}).augment(load_clip(videos["driver_path"][0]), 7)
+    assert np.array_equal(a.frames, b.frames)
+
+
+def test_quality_report_has_the_contract_shape(fold):
+    d, _ = fold
+    f = str(d / "folds.csv")
+    train_regressor_file(f, 0, str(d / "reg.npz"), str(d / "reg.json"))
+    result = quality_file(build_generator("landmark_warp", {}, device="cpu"), f, 0,
+                          str(d / "reg.npz"), str(d / "lw.csv"), str(d / "q.json"),
+                          str(d / "samples.png"), max_videos=4)
+    saved = json.loads((d / "q.json").read_text())
+    for key in ("landmark_warp", "copy_source"):
+        assert set(saved[key]) >= {"l1", "landmark_error"}
+    assert saved["n_videos"] == result["n_videos"] == 4
+    assert "measurement_floor" in saved and "landmark_error" in saved["definitions"]
+    # the toy motion is exactly landmark-driven: the warp must beat repeating frame 0
+    assert saved["landmark_warp"]["l1"] < saved["copy_source"]["l1"]
+    assert (d / "samples.png").stat().st_size > 0

@@ -1,0 +1,9 @@
+from semaug.runlog import log_to
+from semaug.synthesis.manifest import manifest_file
+
+log_to(snakemake.log[0])
+manifest_file(
+    snakemake.wildcards.scenario, snakemake.input.folds, int(snakemake.wildcards.k),
+    snakemake.output.manifest, plan_csv=snakemake.input.get("plan"),
+    videos_csv=snakemake.input.get("videos"),
+)
