@@ -1,0 +1,133 @@
+"""Monkey-Net / FOMM networks and losses: identity flow, equivariance, relative transfer,
+options vs the config schema. Tiny widths at 32 px so the file runs in seconds on a CPU."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from semaug.generators.monkeynet import MonkeyNet, MonkeyNetOptions, RandomTransform, equivariance_losses
+from semaug.generators.monkeynet.animate import relative_keypoints
+from semaug.generators.monkeynet.dense_motion import sparse_motions
+from semaug.generators.monkeynet.util import coordinate_grid, warp
+
+SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+
+TINY = {
+    "image_size": 32, "keypoints": 4,
+    "keypoint_detector": {"block_expansion": 8, "max_features": 16, "num_blocks": 2, "scale": 0.5},
+    "dense_motion": {"block_expansion": 8, "max_features": 16, "num_blocks": 2},
+    "generator": {"block_expansion": 8, "max_features": 16, "res_blocks": 1},
+    "discriminator": {"block_expansion": 8, "max_features": 16, "num_blocks": 2},
+}
+
+
+def tiny_model(**overrides) -> MonkeyNet:
+    torch.manual_seed(0)
+    return MonkeyNet(MonkeyNetOptions.from_dict(TINY, **overrides)).eval()
+
+
+def random_kp(b: int, k: int, jacobian: bool, seed: int) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    kp = {"value": torch.rand(b, k, 2, generator=g) * 1.6 - 0.8}
+    if jacobian:
+        kp["jacobian"] = torch.eye(2) + 0.2 * torch.randn(b, k, 2, 2, generator=g)
+    return kp
+
+
+@pytest.mark.parametrize("first_order", [False, True])
+def test_equal_keypoints_give_the_identity_flow(first_order: bool) -> None:
+    model = tiny_model(first_order=first_order)
+    source = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    kp = random_kp(2, 4, first_order, seed=2)
+    with torch.no_grad():
+        out = model.generator(source, kp, kp)
+    identity = coordinate_grid(16, 16).expand(2, -1, -1, -1)
+    assert torch.allclose(out["deformation"], identity, atol=1e-5)
+    assert torch.allclose(out["deformed"], source, atol=1e-5)  # warping by it changes nothing
+    # Zero-initialised motion head and open skip gate: the untrained output is ~ the source.
+    assert (out["prediction"] - source).abs().mean() < 0.05
+    # ... while moved keypoints move the flow (so the check above is not vacuous).
+    moved = {**kp, "value": kp["value"] + 0.3}
+    with torch.no_grad():
+        shifted = model.generator(source, kp, moved)["deformation"]
+    assert (shifted - identity).abs().max() > 0.05
+
+
+def test_sparse_motion_sends_driving_keypoints_to_source_keypoints() -> None:
+    kp_s, kp_d = random_kp(1, 3, True, seed=3), random_kp(1, 3, True, seed=4)
+    motions = sparse_motions(kp_s, kp_d, (9, 9))  # [1, 4, 9, 9, 2]
+    assert torch.equal(motions[0, 0], coordinate_grid(9, 9))  # background: identity
+    # The candidate warp of keypoint k is affine: evaluate it at mu_d by interpolating the grid.
+    grid = motions[0, 1:].permute(0, 3, 1, 2)  # [3, 2, 9, 9]
+    at_mu_d = warp(grid, kp_d["value"][0][:, None, None, :])[..., 0, 0]  # [3, 2]
+    assert torch.allclose(at_mu_d, kp_s["value"][0], atol=1e-4)
+
+
+def test_equivariance_loss_is_zero_for_identity_and_positive_otherwise() -> None:
+    model = tiny_model(first_order=True)
+    frame = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        kp = model.kp_detector(frame)
+        same = equivariance_losses(model.kp_detector, frame, kp, RandomTransform.identity(2))
+        warped = RandomTransform(2, sigma_affine=0.1, sigma_tps=0.01, points_tps=5,
+                                 generator=torch.Generator().manual_seed(6))
+        other = equivariance_losses(model.kp_detector, frame, kp, warped)
+    assert same["equivariance_value"] < 1e-5 and same["equivariance_jacobian"] < 1e-5
+    assert other["equivariance_value"] > 1e-3 and other["equivariance_jacobian"] > 1e-3
+
+
+def test_transform_jacobian_matches_autograd() -> None:
+    t = RandomTransform(1, sigma_affine=0.1, sigma_tps=0.05, points_tps=3,
+                        generator=torch.Generator().manual_seed(7))
+    z = torch.tensor([[[0.3, -0.2], [-0.55, 0.41]]])
+    analytic = t.jacobian(z)[0]  # [2, 2, 2]
+    for n in range(2):
+        numeric = torch.autograd.functional.jacobian(lambda p: t.warp_coordinates(p[None, None])[0, 0], z[0, n])
+        assert torch.allclose(analytic[n], numeric, atol=1e-5)
+
+
+def test_relative_keypoints_follow_the_drivers_motion() -> None:
+    src, d0, dt = random_kp(1, 3, True, 8), random_kp(1, 3, True, 9), random_kp(1, 3, True, 10)
+    at_start = relative_keypoints(src, d0, d0)  # driving frame 0: the source's own keypoints
+    assert torch.allclose(at_start["value"], src["value"]) and torch.allclose(at_start["jacobian"], src["jacobian"], atol=1e-5)
+    later = relative_keypoints(src, dt, d0)
+    assert torch.allclose(later["value"] - src["value"], dt["value"] - d0["value"], atol=1e-6)
+    expected = dt["jacobian"] @ torch.linalg.inv(d0["jacobian"]) @ src["jacobian"]
+    assert torch.allclose(later["jacobian"], expected, atol=1e-5)
+
+
+def _schema_defaults(block: str) -> dict:
+    from snakemake.utils import validate
+
+    config = {"datasets": {"d": {"format": "folder", "root": "x"}}}
+    validate(config, str(SCHEMA))
+    return config["generators"][block]
+
+
+def test_options_defaults_match_the_config_schema() -> None:
+    assert _schema_defaults("monkeynet") == MonkeyNetOptions().to_dict()
+    assert _schema_defaults("fomm") == MonkeyNetOptions().to_dict()  # its own block, same keys
+
+
+def test_unknown_or_misplaced_options_fail() -> None:
+    with pytest.raises(ValueError, match="generators.monkeynet.bogus"):
+        MonkeyNetOptions.from_dict({"bogus": 1})
+    with pytest.raises(ValueError, match="loss_weights.vgg"):
+        MonkeyNetOptions.from_dict({"loss_weights": {"vgg": 10}})
+    opts = MonkeyNetOptions.from_dict(copy.deepcopy(TINY))
+    assert opts.keypoint_detector.num_blocks == 2 and opts.generator.down_blocks == 2  # merged, not replaced
+
+
+def test_schema_rejects_bad_monkeynet_values() -> None:
+    from snakemake.utils import validate
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert "monkeynet" in schema["properties"]["generators"]["properties"]
+    bad = {"datasets": {"d": {"format": "folder", "root": "x"}}, "generators": {"monkeynet": {"norm": "layer"}}}
+    with pytest.raises(Exception, match="norm"):
+        validate(bad, str(SCHEMA))
