@@ -1,0 +1,39 @@
+"""Command line: ``semaug demo-summary`` (what `make demo` prints at the end)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+REPORT = "results/report.html"
+
+
+def demo_summary(tables: Path) -> int:
+    """Print where the accuracy table is, the table itself, and how to build the report."""
+    md = tables / "accuracy.md"
+    if not md.exists():
+        print(f"{md} does not exist yet: run the workflow first (`make demo` or "
+              "`snakemake --cores 2 --resources gpu=1`).", file=sys.stderr)
+        return 1
+    print(f"Accuracy table: {md} (also {md.with_suffix('.csv')}, {md.with_suffix('.tex')})\n")
+    print(md.read_text())
+    print(f"HTML report (tables, class distributions, synthetic samples, confusion matrices):\n"
+          f"  snakemake --report {REPORT}\nthen open {REPORT} in a browser.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="semaug", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo-summary", help="print the accuracy table and how to build the report")
+    p.add_argument("--tables", type=Path, default=Path("results/tables"),
+                   help="folder holding accuracy.md (default: results/tables)")
+    args = parser.parse_args(argv)
+    if args.command == "demo-summary":
+        return demo_summary(args.tables)
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())

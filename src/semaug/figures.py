@@ -1,0 +1,150 @@
+"""Figures of the aggregate stage: confusion matrices summed over folds × seeds, class
+distributions per scenario (real vs synthetic), original vs synthetic frame grids."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on a cluster node
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .clip import load_clip  # noqa: E402
+from .metrics import normalized_accuracy, row_normalize  # noqa: E402
+
+
+def summed_confusion(metrics_paths: Iterable[str | os.PathLike], level: str = "video"
+                     ) -> tuple[np.ndarray, list[str]]:
+    """Sum the confusion counts of several metrics.json files (same labels required)."""
+    total, labels = None, None
+    for path in metrics_paths:
+        with open(path) as fh:
+            m = json.load(fh)
+        m = m if level == "video" else m["frames"]
+        counts = np.asarray(m["confusion"], dtype=np.int64)
+        if labels is None:
+            total, labels = counts, list(m["labels"])
+        elif list(m["labels"]) != labels:
+            raise ValueError(f"{path}: labels {m['labels']} differ from {labels}")
+        else:
+            total = total + counts
+    if total is None:
+        raise ValueError("no metrics files given")
+    return total, labels
+
+
+def plot_confusion(counts: np.ndarray, labels: Sequence[str], path: str | os.PathLike,
+                   title: str = "") -> Path:
+    """Row-normalised heatmap (colour, percent) annotated with the summed counts."""
+    norm = row_normalize(counts)
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(max(4.2, 1.4 + 0.62 * n), 1.3 + 0.55 * n), dpi=110)
+    ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f"{100 * norm[i, j]:.0f}\n({counts[i, j]})", ha="center", va="center",
+                    fontsize=7, color="white" if norm[i, j] > 0.55 else "black")
+    ax.set_xticks(range(n), labels, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(n), labels, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    score = normalized_accuracy(counts) if counts.sum() else float("nan")
+    ax.set_title(f"{title}\nnormalized accuracy {100 * score:.1f} %", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_class_distribution(manifests: dict[tuple[int, str], pd.DataFrame],
+                            classes: Sequence[str], path: str | os.PathLike, title: str = "") -> Path:
+    """Training videos per class for each scenario (mean over folds), real and synthetic stacked.
+
+    ``manifests`` maps (fold, scenario) to a train_{scenario}.csv table.
+    """
+    scenarios = list(dict.fromkeys(s for _, s in manifests))
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(2.6 * len(scenarios) + 0.6, 2.8),
+                             dpi=110, sharey=True, squeeze=False)
+    for ax, scenario in zip(axes[0], scenarios):
+        tables = [t for (_, s), t in manifests.items() if s == scenario]
+        real = np.zeros(len(classes))
+        synth = np.zeros(len(classes))
+        for t in tables:
+            is_synth = t["synthetic"].astype(str).str.lower().isin(["true", "1"])
+            real += t.loc[~is_synth, "label"].value_counts().reindex(classes, fill_value=0).to_numpy()
+            synth += t.loc[is_synth, "label"].value_counts().reindex(classes, fill_value=0).to_numpy()
+        real, synth = real / len(tables), synth / len(tables)
+        x = np.arange(len(classes))
+        ax.bar(x, real, color="tab:blue", label="real")
+        ax.bar(x, synth, bottom=real, color="tab:orange", label="synthetic")
+        ax.set_xticks(x, classes, rotation=60, ha="right", fontsize=7)
+        ax.set_title(scenario, fontsize=9)
+    axes[0][0].set_ylabel("training videos (mean over folds)", fontsize=8)
+    axes[0][-1].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _spread(n_frames: int, k: int) -> list[int]:
+    return sorted({round(i * (n_frames - 1) / max(k - 1, 1)) for i in range(k)})
+
+
+def plot_samples(manifest: pd.DataFrame, folds: pd.DataFrame, path: str | os.PathLike,
+                 *, rows: int = 4, frames: int = 4, title: str = "") -> Path:
+    """Original vs synthetic frames: per synthetic video (one per class first), the appearance
+    source (a real clip of its subject), the motion source (a real clip of the driver subject
+    with the same label, when there is one) and frames of the synthetic clip."""
+    is_synth = manifest["synthetic"].astype(str).str.lower().isin(["true", "1"])
+    synth = manifest[is_synth].drop_duplicates("path")
+    picked = synth.groupby("label", sort=False).head(1)
+    picked = pd.concat([picked, synth.drop(picked.index)]).head(rows)
+    by_video = folds.set_index("video_id")["path"].to_dict() if "video_id" in folds else {}
+
+    def real_clip(video: object, subject: object, label: str | None) -> str | None:
+        if isinstance(video, str) and video in by_video:
+            return by_video[video]
+        cand = folds[folds["subject"].astype(str) == str(subject)]
+        if label is not None and (cand["label"] == label).any():
+            cand = cand[cand["label"] == label]
+        return None if cand.empty else str(cand.iloc[0]["path"])
+
+    n_rows = max(len(picked), 1)
+    fig, axes = plt.subplots(n_rows, frames + 2, figsize=(1.3 * (frames + 2), 1.45 * n_rows),
+                             dpi=110, squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for r, row in enumerate(picked.itertuples(index=False)):
+        source = real_clip(getattr(row, "source_video", None), row.subject, None)
+        driver = real_clip(getattr(row, "driver_video", None), getattr(row, "driver_subject", ""),
+                           row.label)
+        for c, (clip_path, caption) in enumerate([(source, "appearance"), (driver, "motion")]):
+            if clip_path is not None:
+                clip = load_clip(clip_path)
+                axes[r, c].imshow(clip.frames[-1 if caption == "motion" else 0])
+                axes[r, c].set_title(caption, fontsize=7)
+        clip = load_clip(row.path)
+        for c, t in enumerate(_spread(clip.n_frames, frames)):
+            axes[r, 2 + c].imshow(clip.frames[t])
+            axes[r, 2 + c].set_title(f"{row.label} t={t}" if c == 0 else f"t={t}", fontsize=7)
+    if picked.empty:
+        axes[0, 0].text(0, 0.5, "no synthetic videos in this manifest", fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

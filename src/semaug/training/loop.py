@@ -1,0 +1,282 @@
+"""The training loop (with resume), evaluation, and one workflow job end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from tqdm import tqdm
+
+from ..metrics import class_order, evaluation_metrics
+from ..models import build_model
+from ..models._base import BuildOptions, Classifier, param_groups
+from .config import TrainConfig
+from .data import BatchPipeline, FrameSet, load_frameset
+from .sgd import SGD
+
+log = logging.getLogger("semaug.training")
+
+RESUME_FILE = "resume.pt"  # inside the output dir; undeclared, so Snakemake leaves it alone
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """auto → the first CUDA device when there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def autocast_for(device: torch.device, amp: bool):  # noqa: ANN201
+    """Mixed precision on CUDA GPUs with bfloat16 (Ampere and later); float32 elsewhere.
+
+    bf16 has float32's range, so it needs no loss scaling; older GPUs (fp16 only) train in
+    float32 rather than carry a loss scaler.
+    """
+    if device.type != "cuda" or not amp or not torch.cuda.is_bf16_supported():
+        return nullcontext()
+    return torch.autocast("cuda", dtype=torch.bfloat16)
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".part")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    # A last batch of one sample is dropped: BatchNorm cannot normalise a single value.
+    return n // batch_size + (1 if n % batch_size >= 2 else 0)
+
+
+def train_step(model: Classifier, opt: SGD, x: Tensor, y: Tensor, amp: bool = True
+               ) -> tuple[Tensor, Tensor]:
+    """One SGD step on a batch x [B, 3, S, S] (normalised), y [B]; returns (loss, logits)."""
+    with autocast_for(x.device, amp):
+        logits = model(x)  # [B, C]
+    loss = F.cross_entropy(logits.float(), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss.detach(), logits.detach()
+
+
+def fit(
+    model: Classifier,
+    data: FrameSet,
+    cfg: TrainConfig,
+    *,
+    seed: int,
+    resume_path: str | os.PathLike | None = None,
+    fingerprint: str = "",
+    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+) -> pd.DataFrame:
+    """Train ``model`` (already on ``data.device``) with SGD + momentum + Keras-style decay.
+
+    The state after every epoch goes to ``resume_path``; if that file holds a state with the
+    same ``fingerprint``, training continues from it (same RNG streams, so the result equals
+    an uninterrupted run). Returns the history: epoch, loss, accuracy, lr, seconds.
+    """
+    device = data.device
+    gen = torch.Generator().manual_seed(seed)  # shuffling + augmentation, drawn on the CPU
+    opt = SGD(param_groups(model), lr=cfg.lr, momentum=cfg.momentum, decay=cfg.lr_decay)
+    pipeline = BatchPipeline(device, cfg.augment, channels_last=device.type == "cuda")
+    history: list[dict[str, float]] = []
+    start = 0
+
+    resume_path = Path(resume_path) if resume_path else None
+    if resume_path is not None and resume_path.exists():
+        # CPU first: RNG states must stay CPU tensors; weights and buffers are copied over below
+        state = torch.load(resume_path, map_location="cpu", weights_only=False)
+        if state.get("fingerprint") == fingerprint:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            gen.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])  # dropout draws from the global stream
+            if device.type == "cuda" and state.get("cuda_rng") is not None:
+                torch.cuda.set_rng_state(state["cuda_rng"], device)
+            history, start = state["history"], state["epoch"]
+            log.info("resuming from %s after epoch %d of %d", resume_path, start, cfg.epochs)
+        else:
+            log.info("%s belongs to other settings or data: starting over", resume_path)
+
+    n, bs = len(data), cfg.batch_size
+    n_steps = steps_per_epoch(n, bs)
+    bar = tqdm(total=cfg.epochs * n_steps, initial=start * n_steps, desc="train", unit="step",
+               file=sys.stderr, mininterval=2.0, dynamic_ncols=False, ascii=True)
+    for epoch in range(start, cfg.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        order = torch.randperm(n, generator=gen).to(device)  # [N] one transfer per epoch
+        aug = pipeline.draw(n, gen).to(device)  # [N, 4]
+        loss_sum = torch.zeros((), device=device)  # accumulated on the device: no sync per step
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        seen = 0
+        for step in range(n_steps):
+            ids = order[step * bs:(step + 1) * bs]  # [B]
+            x = pipeline(data.store[data.index[ids]], aug[step * bs:(step + 1) * bs])  # [B,3,S,S]
+            y = data.labels[ids]  # [B]
+            loss, logits = train_step(model, opt, x, y, cfg.amp)
+            loss_sum += loss * len(ids)
+            correct += (logits.argmax(1) == y).sum()
+            seen += len(ids)
+            bar.update()
+        row = {"epoch": epoch + 1, "loss": loss_sum.item() / seen,
+               "accuracy": correct.item() / seen, "lr": opt.lr,
+               "seconds": time.perf_counter() - t0}
+        history.append(row)
+        bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['accuracy']:.3f}", refresh=False)
+        log.info("epoch %d/%d loss %.4f accuracy %.4f (%.1f s)", row["epoch"], cfg.epochs,
+                 row["loss"], row["accuracy"], row["seconds"])
+        if resume_path is not None:
+            _atomic_save({
+                "fingerprint": fingerprint, "epoch": epoch + 1, "history": history,
+                "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            }, resume_path)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, row)
+    bar.close()
+    return pd.DataFrame(history, columns=["epoch", "loss", "accuracy", "lr", "seconds"])
+
+
+@torch.no_grad()
+def predict(model: Classifier, data: FrameSet, cfg: TrainConfig) -> tuple[Tensor, Tensor]:
+    """Softmax per frame float32 [N, C] and per video (mean over its frames) [V, C], on the CPU."""
+    model.eval()
+    pipeline = BatchPipeline(data.device, None, channels_last=data.device.type == "cuda")
+    probs = []
+    for start in range(0, len(data), cfg.eval_batch_size):
+        idx = data.index[start:start + cfg.eval_batch_size]
+        with autocast_for(data.device, cfg.amp):
+            logits = model(pipeline(data.store[idx]))
+        probs.append(logits.float().softmax(1))
+    frame_probs = torch.cat(probs)  # [N, C]
+    n_videos = len(data.video_ids)
+    sums = torch.zeros(n_videos, frame_probs.shape[1], device=frame_probs.device)
+    sums.index_add_(0, data.video, frame_probs)
+    counts = torch.bincount(data.video, minlength=n_videos).clamp(min=1)
+    return frame_probs.cpu(), (sums / counts[:, None]).cpu()
+
+
+def prediction_table(data: FrameSet, frame_probs: Tensor, video_probs: Tensor,
+                     classes: Sequence[str]) -> pd.DataFrame:
+    """predictions.csv: one row per frame (level=frame) and per video (level=video)."""
+    names = np.asarray(classes)
+    video_of = data.video.cpu().numpy()
+    frames = pd.DataFrame({
+        "level": "frame",
+        "video_id": np.asarray(data.video_ids)[video_of],
+        "frame": data.frame_numbers,
+        "label": names[data.labels.cpu().numpy()],
+        "pred": names[frame_probs.argmax(1).numpy()],
+    })
+    videos = pd.DataFrame({
+        "level": "video",
+        "video_id": data.video_ids,
+        "frame": -1,
+        "label": names[data.video_labels],
+        "pred": names[video_probs.argmax(1).numpy()],
+    })
+    table = pd.concat([frames, videos], ignore_index=True)
+    probs = torch.cat([frame_probs, video_probs]).numpy()
+    for i, c in enumerate(classes):
+        table[f"p_{c}"] = np.round(probs[:, i], 6)
+    return table
+
+
+def fingerprint_of(**parts: Any) -> str:
+    """Hash of everything a resumable state depends on (settings and data)."""
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def train_job(
+    *,
+    manifest: str | os.PathLike,
+    folds: str | os.PathLike,
+    fold: int,
+    model_name: str,
+    dataset: dict[str, Any],
+    cfg: TrainConfig,
+    seed: int,
+    out_dir: str | os.PathLike,
+) -> dict[str, Any]:
+    """One (dataset, fold, model, scenario, seed) job: train on the manifest, test on the fold.
+
+    Writes ``model.pt, history.csv, predictions.csv, metrics.json`` in ``out_dir``; returns
+    the metrics.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    device = pick_device(cfg.device)
+    dtypes = {"video_id": str, "subject": str, "driver_subject": str, "label": str}
+    train_table = pd.read_csv(manifest, dtype=dtypes)
+    folds_table = pd.read_csv(folds, dtype=dtypes)
+    test_table = folds_table[folds_table["fold"] == fold]
+    if test_table.empty:
+        raise ValueError(f"{folds} has no videos in fold {fold}")
+    classes = class_order(dataset, folds_table["label"])
+    head = dataset.get("mobilenet_head") or ("mug" if dataset.get("format") == "mug" else "ck")
+    log.info("device %s; %d classes %s; settings %s", device, len(classes), classes, cfg.as_dict())
+
+    torch.manual_seed(seed)  # model initialisation and dropout
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    model = build_model(model_name, BuildOptions(
+        num_classes=len(classes), image_size=cfg.image_size,
+        pretrained=cfg.pretrained == "imagenet", head=head,
+    ))
+    for note in model.notes:
+        log.info("%s", note)
+    log.info("%s", model.summary())
+    model.to(device)
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+
+    t0 = time.perf_counter()
+    train = load_frameset(train_table, classes, frames=cfg.frames, image_size=cfg.image_size,
+                          device=device)
+    test = load_frameset(test_table, classes, frames=cfg.frames, image_size=cfg.image_size,
+                         device=device)
+    log.info("loaded %d training frames (%d videos, %d distinct frames) and %d test frames "
+             "(%d videos) in %.1f s", len(train), len(train.video_ids), train.store.shape[0],
+             len(test), len(test.video_ids), time.perf_counter() - t0)
+
+    fingerprint = fingerprint_of(
+        settings=cfg.as_dict(), model=model_name, head=head, classes=classes, seed=seed,
+        train=train_table[["video_id", "path", "label"]].values.tolist(),
+    )
+    resume = out / RESUME_FILE
+    history = fit(model, train, cfg, seed=seed, resume_path=resume, fingerprint=fingerprint)
+    history.to_csv(out / "history.csv", index=False)
+    torch.save({"model": model_name, "head": head, "classes": classes, "seed": seed,
+                "train": cfg.as_dict(), "state_dict": model.state_dict()}, out / "model.pt")
+
+    frame_probs, video_probs = predict(model, test, cfg)
+    predictions = prediction_table(test, frame_probs, video_probs, classes)
+    predictions.to_csv(out / "predictions.csv", index=False)
+    frames_rows = predictions[predictions["level"] == "frame"]
+    video_rows = predictions[predictions["level"] == "video"]
+    metrics = evaluation_metrics(video_rows["label"], video_rows["pred"],
+                                 frames_rows["label"], frames_rows["pred"], classes)
+    with open(out / "metrics.json", "w") as fh:
+        json.dump(metrics, fh, indent=1)
+    resume.unlink(missing_ok=True)  # done: a rerun (new settings, --forcerun) starts afresh
+    log.info("video-level normalized accuracy %.4f, accuracy %.4f (frames: %.4f, %.4f)",
+             metrics["normalized_accuracy"], metrics["accuracy"],
+             metrics["frames"]["normalized_accuracy"], metrics["frames"]["accuracy"])
+    return metrics

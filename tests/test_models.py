@@ -1,0 +1,162 @@
+"""Classifier registry: shapes, the study's heads, Keras mappings, freezing, ImageNet loading."""
+
+import urllib.error
+
+import pytest
+import torch
+from torch import nn
+
+from semaug.models import available_models, build_model
+from semaug.models._base import (
+    BuildOptions, PretrainedWeightsUnavailable, checkpoint_path, keras_bn1d, param_groups,
+)
+
+torch.set_num_threads(1)
+
+
+def test_registry_lists_one_file_per_model():
+    assert available_models() == ["cnn", "mobilenet", "resnet50"]
+    with pytest.raises(KeyError, match="available: cnn, mobilenet, resnet50"):
+        build_model("vgg", BuildOptions(num_classes=3))
+
+
+@pytest.mark.parametrize("name, size, head", [
+    ("cnn", 20, None), ("mobilenet", 32, "ck"), ("mobilenet", 32, "mug"), ("resnet50", 32, None),
+])
+def test_forward_shape(name, size, head):
+    torch.manual_seed(0)
+    model = build_model(name, BuildOptions(num_classes=5, image_size=size, head=head)).eval()
+    with torch.no_grad():
+        assert model(torch.randn(2, 3, size, size)).shape == (2, 5)
+
+
+def test_keras_batchnorm_momentum_and_epsilon():
+    bn = keras_bn1d(4, keras_momentum=0.95)
+    assert bn.momentum == pytest.approx(0.05) and bn.eps == 1e-3
+    # one update moves the running mean by (1 - 0.95) of the way, as Keras' moving mean does
+    bn.train()(torch.tensor([[2.0] * 4, [4.0] * 4]))
+    assert bn.running_mean[0].item() == pytest.approx(0.95 * 0 + 0.05 * 3.0)
+
+
+def test_keras_l2_is_twice_lambda_weight_decay_on_kernels_only():
+    torch.manual_seed(0)
+    model = build_model("mobilenet", BuildOptions(num_classes=6, image_size=32, head="mug"))
+    decays = {id(p): g["weight_decay"] for g in param_groups(model) for p in g["params"]}
+    dense32, dense_out = model.head[2], model.head[5]
+    assert decays[id(dense32.weight)] == pytest.approx(2 * 0.01)
+    assert decays[id(dense_out.weight)] == pytest.approx(2 * 0.01)
+    assert decays[id(dense32.bias)] == 0.0  # Keras' kernel_regularizer leaves the bias alone
+    assert model.head[1].momentum == pytest.approx(0.01)  # BN(0.99)
+
+
+def test_l2_in_the_loss_equals_sgd_weight_decay():
+    """Keras: loss + λ·Σw²; torch: SGD(weight_decay=2λ). Same weights after momentum steps."""
+    lam, x, y = 0.01, torch.randn(8, 4), torch.randint(0, 3, (8,))
+    torch.manual_seed(0)
+    a = nn.Linear(4, 3)
+    b = nn.Linear(4, 3)
+    b.load_state_dict(a.state_dict())
+    opt_a = torch.optim.SGD(a.parameters(), lr=0.1, momentum=0.9)
+    opt_b = torch.optim.SGD([{"params": [b.weight], "weight_decay": 2 * lam},
+                             {"params": [b.bias], "weight_decay": 0.0}], lr=0.1, momentum=0.9)
+    for _ in range(3):
+        opt_a.zero_grad()
+        (nn.functional.cross_entropy(a(x), y) + lam * a.weight.pow(2).sum()).backward()
+        opt_a.step()
+        opt_b.zero_grad()
+        nn.functional.cross_entropy(b(x), y).backward()
+        opt_b.step()
+    torch.testing.assert_close(a.weight, b.weight)
+    torch.testing.assert_close(a.bias, b.bias)
+
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    return tmp_path
+
+
+def _offline(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise urllib.error.URLError("network unreachable (test)")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+
+
+def _save_random_imagenet_weights(name: str) -> dict[str, torch.Tensor]:
+    """A randomly initialised state_dict under the file name torch hub expects."""
+    import torchvision
+
+    module = __import__(f"semaug.models.{name}", fromlist=["WEIGHTS"])
+    ctor = {"mobilenet": torchvision.models.mobilenet_v2, "resnet50": torchvision.models.resnet50}[name]
+    torch.manual_seed(123)
+    state = ctor(weights=None).state_dict()
+    path = checkpoint_path(module.WEIGHTS)
+    path.parent.mkdir(parents=True)
+    torch.save(state, path)
+    return state
+
+
+def _sgd_step(model, size):
+    opt = torch.optim.SGD(param_groups(model), lr=0.5, momentum=0.9)
+    model.train()
+    x, y = torch.randn(4, 3, size, size), torch.tensor([0, 1, 2, 0])
+    nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+
+
+def _snapshot(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_mobilenet_imagenet_loads_offline_and_trains_batchnorm_only(torch_home, monkeypatch):
+    _offline(monkeypatch)
+    saved = _save_random_imagenet_weights("mobilenet")
+    model = build_model("mobilenet", BuildOptions(num_classes=3, image_size=32, pretrained=True))
+    torch.testing.assert_close(model.backbone[0][0].weight, saved["features.0.0.weight"])
+    for name, p in model.backbone.named_parameters():
+        is_bn = isinstance(model.backbone.get_submodule(name.rsplit(".", 1)[0]), nn.BatchNorm2d)
+        assert p.requires_grad == is_bn, name
+    assert all(p.requires_grad for p in model.head.parameters())
+    before = _snapshot(model)
+    _sgd_step(model, 32)
+    after = model.state_dict()
+    conv = "backbone.0.0.weight"
+    assert torch.equal(before[conv], after[conv])  # frozen conv unchanged
+    assert not torch.equal(before["backbone.0.1.weight"], after["backbone.0.1.weight"])  # BN γ trains
+    assert not torch.equal(before["backbone.0.1.running_mean"], after["backbone.0.1.running_mean"])
+    assert not torch.equal(before["head.2.weight"], after["head.2.weight"])
+
+
+def test_resnet50_imagenet_freezes_95_percent(torch_home, monkeypatch):
+    _offline(monkeypatch)
+    _save_random_imagenet_weights("resnet50")
+    model = build_model("resnet50", BuildOptions(num_classes=3, image_size=32, pretrained=True))
+    layers = [m for m in model.backbone.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
+    frozen = [m for m in layers if not m.weight.requires_grad]
+    assert len(layers) == 106 and len(frozen) == 100  # floor(0.95 · 106)
+    assert layers[:100] == frozen  # the first ones, in forward order
+    assert "first 100 of 106" in " ".join(model.notes)
+    before = _snapshot(model)
+    _sgd_step(model, 32)
+    after = model.state_dict()
+    for key in ("backbone.0.weight", "backbone.1.running_mean", "backbone.7.1.bn3.weight",
+                "backbone.7.1.bn3.running_var"):
+        assert torch.equal(before[key], after[key]), f"{key} is frozen but changed"
+    for key in ("backbone.7.2.conv3.weight", "backbone.7.2.bn3.running_mean", "head.1.weight"):
+        assert not torch.equal(before[key], after[key]), f"{key} should train"
+
+
+def test_pretrained_none_trains_everything_and_says_so():
+    model = build_model("resnet50", BuildOptions(num_classes=3, image_size=32, pretrained=False))
+    assert all(p.requires_grad for p in model.parameters())
+    assert "whole network trains" in " ".join(model.notes)
+
+
+def test_missing_imagenet_weights_say_where_to_put_them(torch_home, monkeypatch):
+    _offline(monkeypatch)
+    with pytest.raises(PretrainedWeightsUnavailable) as err:
+        build_model("mobilenet", BuildOptions(num_classes=3, pretrained=True))
+    expected = torch_home / "hub" / "checkpoints" / "mobilenet_v2-b0353104.pth"
+    assert str(expected) in str(err.value)
+    assert "pretrained: none" in str(err.value)
