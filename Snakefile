@@ -24,6 +24,10 @@ include: "workflow/rules/demo.smk"
 include: "workflow/rules/index.smk"
 include: "workflow/rules/faces.smk"
 include: "workflow/rules/folds.smk"
+include: "workflow/rules/synthesis.smk"
+include: "workflow/rules/generators.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/aggregate.smk"
 
 
 rule all:
