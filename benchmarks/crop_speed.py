@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import numpy as np
 
 from semaug.clip import save_clip
 from semaug.datasets import read_frames, read_landmarks

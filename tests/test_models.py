@@ -160,3 +160,18 @@ def test_missing_imagenet_weights_say_where_to_put_them(torch_home, monkeypatch)
     expected = torch_home / "hub" / "checkpoints" / "mobilenet_v2-b0353104.pth"
     assert str(expected) in str(err.value)
     assert "pretrained: none" in str(err.value)
+
+
+def test_cpu_dropout_keeps_the_expected_share_and_scales():
+    import torch
+
+    from semaug.models._base import Dropout
+
+    drop = Dropout(0.4)
+    x = torch.ones(200_000)
+    y = drop.train()(x)
+    kept = (y > 0).float().mean().item()
+    assert abs(kept - 0.6) < 0.01
+    assert torch.allclose(y[y > 0], torch.full_like(y[y > 0], 1 / 0.6))
+    assert abs(y.mean().item() - 1.0) < 0.02  # expectation preserved
+    assert torch.equal(drop.eval()(x), x)

@@ -19,6 +19,16 @@ from .clip import load_clip  # noqa: E402
 from .metrics import normalized_accuracy, row_normalize  # noqa: E402
 
 
+
+def save_figure(fig: plt.Figure, path: str | os.PathLike, **savefig: object) -> Path:
+    """Lay out, write (creating the folder) and close a figure; returns its path."""
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, **savefig)
+    plt.close(fig)
+    return path
+
 def summed_confusion(metrics_paths: Iterable[str | os.PathLike], level: str = "video"
                      ) -> tuple[np.ndarray, list[str]]:
     """Sum the confusion counts of several metrics.json files (same labels required)."""
@@ -56,12 +66,7 @@ def plot_confusion(counts: np.ndarray, labels: Sequence[str], path: str | os.Pat
     ax.set_ylabel("true")
     score = normalized_accuracy(counts) if counts.sum() else float("nan")
     ax.set_title(f"{title}\nnormalized accuracy {100 * score:.1f} %", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_class_distribution(manifests: dict[tuple[int, str], pd.DataFrame],
@@ -90,12 +95,7 @@ def plot_class_distribution(manifests: dict[tuple[int, str], pd.DataFrame],
     axes[0][0].set_ylabel("training videos (mean over folds)", fontsize=8)
     axes[0][-1].legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _spread(n_frames: int, k: int) -> list[int]:
@@ -142,9 +142,4 @@ def plot_samples(manifest: pd.DataFrame, folds: pd.DataFrame, path: str | os.Pat
     if picked.empty:
         axes[0, 0].text(0, 0.5, "no synthetic videos in this manifest", fontsize=8)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -1,5 +1,5 @@
-import re
 import os
+import re
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -7,6 +7,7 @@ from snakemake.utils import validate
 
 from semaug.config import explain_config_error
 from semaug.formats import LAYOUTS, default_landmarks
+from semaug.models import available_models  # lists model files; imports no torch
 
 
 CONFIG_SCHEMA = os.path.normpath(os.path.join(workflow.current_basedir, "../schemas/config.schema.yaml"))
@@ -89,7 +90,6 @@ def final_outputs():
 
 
 # --- classifiers: training jobs and their aggregation (train.smk, aggregate.smk) ---------
-from semaug.models import available_models  # lists model files; imports no torch
 
 BASELINE_SCENARIOS = ("original", "oversample")  # scenarios without synthetic videos
 

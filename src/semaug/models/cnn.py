@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ._base import BuildOptions, Classifier, glorot_, keras_bn1d, keras_bn2d
+from ._base import BuildOptions, Classifier, Dropout, glorot_, keras_bn1d, keras_bn2d
 
 DROPOUT = 0.4
 L2 = 1e-4
@@ -33,12 +33,12 @@ class SmallCNN(Classifier):
         self.features = nn.Sequential(
             conv[0], nn.ReLU(inplace=True),  # [B, 8, S-2, S-2]
             conv[1], nn.ReLU(inplace=True),  # [B, 16, S-4, S-4]
-            conv[2], nn.ReLU(inplace=True), keras_bn2d(64), nn.Dropout(DROPOUT),
-            conv[3], nn.ReLU(inplace=True), keras_bn2d(32), nn.Dropout(DROPOUT),  # [B, 32, S-4, S-4]
+            conv[2], nn.ReLU(inplace=True), keras_bn2d(64), Dropout(DROPOUT),
+            conv[3], nn.ReLU(inplace=True), keras_bn2d(32), Dropout(DROPOUT),  # [B, 32, S-4, S-4]
         )
         side = image_size - 4  # two valid 3×3 convolutions
         dense = self.regularize(glorot_(nn.Linear(32 * side * side, num_classes)), L2)
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(DROPOUT), dense, keras_bn1d(num_classes, 0.99))
+        self.head = nn.Sequential(nn.Flatten(), Dropout(DROPOUT), dense, keras_bn1d(num_classes, 0.99))
         self.notes.append("small CNN (Table 3): trained from scratch, nothing frozen")
 
     def forward(self, x: Tensor) -> Tensor:  # x [B, 3, S, S] → logits [B, C]

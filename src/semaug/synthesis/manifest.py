@@ -99,6 +99,8 @@ def plot_class_distribution(counts: pd.DataFrame, out_png: str, title: str = "")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..figures import save_figure
+
     data = counts.drop(index="total", errors="ignore")
     n_sc = len(data.columns)
     fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(data) * (1 + 0.25 * n_sc)), 3.6))
@@ -110,9 +112,7 @@ def plot_class_distribution(counts: pd.DataFrame, out_png: str, title: str = "")
     ax.set_ylabel("training videos")
     ax.set_title(title or "class distribution before / after augmentation")
     ax.legend(fontsize=8, ncols=min(n_sc, 5))
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_png, dpi=120)
 
 
 def class_counts_file(manifest_csvs: dict[str, str], out_csv: str, out_png: str, title: str = ""

@@ -95,6 +95,8 @@ def sample_grid(videos: pd.DataFrame, out_png: str, *, n_frames: int = 6, title:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..figures import save_figure
+
     firsts = videos.groupby("label", sort=True).head(1)
     n_rows = max(1, 2 * len(firsts))
     fig, axes = plt.subplots(n_rows, n_frames + 1, figsize=(1.1 * (n_frames + 1), 1.15 * n_rows),
@@ -117,9 +119,7 @@ def sample_grid(videos: pd.DataFrame, out_png: str, *, n_frames: int = 6, title:
         axes[2 * r + 1, 1].set_title("synthetic", fontsize=6)
     if title:
         fig.suptitle(title, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_png, dpi=110)
 
 
 def quality_file(generator: Generator, folds_csv: str, fold: int, regressor_path: str,
