@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml Makefile
 
 demo: $(STAMP)
 	$(VENV)/bin/snakemake --cores $(CORES) --resources gpu=1
+	$(VENV)/bin/snakemake --report results/report.html
 	@$(PY) -m semaug.cli demo-summary
 
 test: $(STAMP)

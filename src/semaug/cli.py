@@ -18,8 +18,12 @@ def demo_summary(tables: Path) -> int:
         return 1
     print(f"Accuracy table: {md} (also {md.with_suffix('.csv')}, {md.with_suffix('.tex')})\n")
     print(md.read_text())
-    print(f"HTML report (tables, class distributions, synthetic samples, confusion matrices):\n"
-          f"  snakemake --report {REPORT}\nthen open {REPORT} in a browser.")
+    what = "tables, class distributions, synthetic samples, confusion matrices"
+    report = tables.parent / Path(REPORT).name  # results/tables -> results/report.html
+    if report.exists():
+        print(f"HTML report ({what}): {report}")
+    else:
+        print(f"HTML report ({what}):\n  snakemake --report {REPORT}\nthen open {REPORT} in a browser.")
     return 0
 
 
