@@ -63,10 +63,16 @@ def read_image(path: Path) -> np.ndarray:
         raise FrameError(f"{path} ({err})") from err
 
 
+_TO_RGB = {1: cv2.COLOR_GRAY2RGB, 3: cv2.COLOR_BGR2RGB, 4: cv2.COLOR_BGRA2RGB}
+
+
 def _decode(path: Path) -> np.ndarray | None:
-    """uint8 [H, W, 3] BGR through OpenCV, or None when it cannot read the file."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    return bgr if bgr is not None and bgr.dtype == np.uint8 else None
+    """uint8 [H, W, C] as stored (greyscale stays one channel: expanding it is the cheaper
+    cvtColor), or None when OpenCV cannot read the file or it is not 8-bit."""
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None or image.dtype != np.uint8:
+        return None
+    return image[..., None] if image.ndim == 2 else image
 
 
 def read_images(frames: list[Path]) -> np.ndarray:
@@ -78,15 +84,15 @@ def read_images(frames: list[Path]) -> np.ndarray:
     video: np.ndarray | None = None
     for t, frame in enumerate(frames):
         bgr = _decode(frame)
-        image = read_image(frame) if bgr is None else None
-        shape = (bgr if bgr is not None else image).shape
+        image = read_image(frame) if bgr is None or bgr.shape[2] not in _TO_RGB else None
+        shape = (*bgr.shape[:2], 3) if image is None else image.shape
         if video is None:
             video = np.empty((len(frames), *shape), dtype=np.uint8)
         elif shape != video.shape[1:]:
             raise FrameError(f"{frame} is {shape[1]}x{shape[0]} but {frames[0]} is "
                              f"{video.shape[2]}x{video.shape[1]}")
-        if bgr is not None:
-            cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=video[t])
+        if image is None:
+            cv2.cvtColor(bgr, _TO_RGB[bgr.shape[2]], dst=video[t])
         else:
             video[t] = image
     if video is None:
