@@ -83,15 +83,18 @@ class Identity:
     side: int  # +1 / -1: face half of one-sided expressions (contempt)
     gaze: tuple[float, float]  # iris offset in iris radii
 
-    def to_pixels(self, local: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
-        """Unit face coordinates [..., 68, 2] -> image pixels, with optional per-frame head motion
-        ``offsets`` [..., 4] from :meth:`HeadMotion.offsets`."""
+    def _pose(self, offsets: np.ndarray | None) -> tuple:
+        """(dx, dy, cos, sin, scale) of the head, moved by per-frame ``offsets`` [..., 4]."""
         dx = dy = droll = dscale = 0.0
         if offsets is not None:
             dx, dy, droll, dscale = (offsets[..., i, None] for i in range(4))
         angle = self.roll + droll
-        cos, sin = np.cos(angle), np.sin(angle)
-        scale = self.scale * (1.0 + dscale)
+        return dx, dy, np.cos(angle), np.sin(angle), self.scale * (1.0 + dscale)
+
+    def to_pixels(self, local: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
+        """Unit face coordinates [..., 68, 2] -> image pixels, with optional per-frame head motion
+        ``offsets`` [..., 4] from :meth:`HeadMotion.offsets`."""
+        dx, dy, cos, sin, scale = self._pose(offsets)
         u = local[..., 0] - FACE_ORIGIN[0]
         v = local[..., 1] - FACE_ORIGIN[1]
         x = self.centre[0] + dx + scale * (cos * u - sin * v)
@@ -100,12 +103,7 @@ class Identity:
 
     def to_local(self, pixels: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
         """Inverse of :meth:`to_pixels`: image pixels -> unit face coordinates."""
-        dx = dy = droll = dscale = 0.0
-        if offsets is not None:
-            dx, dy, droll, dscale = (offsets[..., i, None] for i in range(4))
-        angle = self.roll + droll
-        cos, sin = np.cos(angle), np.sin(angle)
-        scale = self.scale * (1.0 + dscale)
+        dx, dy, cos, sin, scale = self._pose(offsets)
         x = pixels[..., 0] - self.centre[0] - dx
         y = pixels[..., 1] - self.centre[1] - dy
         u, v = (cos * x + sin * y) / scale, (-sin * x + cos * y) / scale
