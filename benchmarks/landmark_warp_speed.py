@@ -23,7 +23,12 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--flow-resolution", type=int, default=32)
     parser.add_argument("--batch-frames", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's own); 1 gives a clean CPU-time figure "
+                             "on a machine other jobs share")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     labels = ["happy", "surprise", "sadness", "anger"]
     pairs = [(toy_clip(labels[i % 4], size=args.size, n_frames=1, seed=i),

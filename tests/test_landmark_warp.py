@@ -130,3 +130,106 @@ def test_head_anchors_keep_the_hairline_still_when_the_brows_rise():
 
     pinned, free = abs(hairline_shift(0.3)), abs(hairline_shift(0.0))
     assert pinned < 0.5 * 4.0 and free > 1.8 * pinned, (pinned, free)
+
+
+def lips_image(lm: np.ndarray, lips=(180, 60, 60), skin=(200, 170, 150)) -> np.ndarray:
+    """A flat face: skin everywhere, the lips (outer lip line) in their own colour."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (S, S), skin)
+    ImageDraw.Draw(img).polygon([tuple(p) for p in lm[48:60].tolist()], fill=lips)
+    return np.asarray(img).copy()
+
+
+def test_mouth_fill_darkens_a_mouth_that_opens_and_only_then():
+    lm = face_lm()
+    src = Clip(frames=lips_image(lm)[None], landmarks=lm[None])
+    opened = lm.copy()
+    opened[[65, 66, 67], 1] += 5.0  # the lower inner lip drops 5 px (~0.3 inter-ocular)
+    opened[[55, 56, 57, 58, 59], 1] += 5.0
+    opened[5:12, 1] += 4.0
+    moved = lm.copy()
+    moved[48:68, 0] += 2.0  # the mouth slides sideways, lips still closed
+
+    def run(target: np.ndarray, **options) -> np.ndarray:
+        drv = Clip(frames=np.zeros((2, S, S, 3), np.uint8), landmarks=np.stack([lm, target]))
+        return build_generator("landmark_warp", options, device="cpu").animate(src, drv).frames
+
+    filled, plain = run(opened), run(opened, mouth_fill=0)
+    assert np.array_equal(filled[0], src.frames[0]) and np.array_equal(plain[0], src.frames[0])
+    cx, cy = opened[[61, 62, 63, 65, 66, 67]].mean(0).round().astype(int)
+    centre = (slice(cy - 1, cy + 2), slice(cx - 1, cx + 2))
+    # Without the fill the warp stretches the lips over the gap; with it, a dark cavity:
+    # half the lip colour (the default mouth_fill) in the middle of the opening.
+    np.testing.assert_allclose(plain[1][centre].reshape(-1, 3).mean(0), [180, 60, 60], atol=25)
+    np.testing.assert_allclose(filled[1][centre].reshape(-1, 3).mean(0), [90, 30, 30], atol=8)
+    outside = np.ones((S, S), bool)
+    outside[int(opened[48:68, 1].min()) - 2:int(opened[48:68, 1].max()) + 3,
+            int(opened[48:68, 0].min()) - 2:int(opened[48:68, 0].max()) + 3] = False
+    assert np.array_equal(filled[1][outside], plain[1][outside])  # the fill stays in the mouth
+    # Lips that do not part are left to the warp alone.
+    assert np.array_equal(run(moved), run(moved, mouth_fill=0))
+
+
+def test_motion_stays_inside_the_face_region():
+    from semaug.generators.landmark_warp import face_weight, head_anchors
+
+    lm = face_lm()
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (S, S, 3), dtype=np.uint8)  # texture: any motion shows
+    src = Clip(frames=img[None], landmarks=lm[None])
+    tgt = lm.copy()
+    tgt[17:27, 1] -= 4.0  # brows up
+    tgt[5:12, 1] += 4.0  # jaw down
+    tgt[48:60, 1] += 2.0
+    drv = Clip(frames=np.zeros((2, S, S, 3), np.uint8), landmarks=np.stack([lm, tgt]))
+
+    def frame(feather: float) -> np.ndarray:
+        options = {"face_feather": feather, "flow_resolution": 0, "mouth_fill": 0}
+        return build_generator("landmark_warp", options, device="cpu").animate(src, drv).frames[1]
+
+    iod = float(np.linalg.norm(lm[36:42].mean(0) - lm[42:48].mean(0)))
+    outside = face_weight(head_anchors(lm, 0.3), iod, (S, S), (S, S), 0.5) == 0
+    assert 0.1 < outside.mean() < 0.9
+    confined, free = frame(0.5), frame(0.0)
+    assert np.array_equal(confined[outside], img[outside])  # exactly the source's pixels
+    assert (free[outside] != img[outside]).any(axis=-1).mean() > 0.05  # without: it leaks
+    inside = face_weight(head_anchors(lm, 0.3), iod, (S, S), (S, S), 0.5) == 1
+    assert np.array_equal(confined[inside], free[inside])  # and inside nothing changes
+
+
+def test_nose_wrinkle_is_not_taken_for_head_motion():
+    from semaug.ibug import STABLE_POINTS
+
+    lm = face_lm()
+    wrinkled = lm.copy()
+    wrinkled[29:36, 1] -= 2.0  # disgust: the lower nose rises, the head does not move
+    drv = Clip(frames=np.zeros((2, 1, 1, 3), np.uint8), landmarks=np.stack([lm, wrinkled]))
+    src = still(face_lm(0.8, (6, 5)), 1)
+    rigid = build_generator("landmark_warp", {}, device="cpu").targets(src, drv)
+    np.testing.assert_allclose(rigid[1, :29], src.landmarks[0, :29], atol=1e-4)  # jaw, brows
+    np.testing.assert_allclose(rigid[1, 36:], src.landmarks[0, 36:], atol=1e-4)  # eyes, mouth
+    assert (rigid[1, 29:36, 1] - src.landmarks[0, 29:36, 1] < -1.0).all()
+    nose_aligned = build_generator("landmark_warp", {"stable_points": list(STABLE_POINTS)},
+                                   device="cpu").targets(src, drv)
+    assert np.abs(nose_aligned[1, :17] - src.landmarks[0, :17]).max() > 0.3  # the old registration
+
+
+def test_inverse_of_a_strong_stretch():
+    import torch.nn.functional as F
+
+    from semaug.generators.tps import invert_displacement
+
+    n = 33
+    xy = identity_grid(n, n).reshape(n, n, 2)
+    x, y = xy[..., 0], xy[..., 1]
+    bump = torch.exp(-(x**2 + y**2) / 0.1)
+    # ∂Dx/∂x = 1.5 at the centre: the fixed point y = x − D(y) diverges there, Newton must not.
+    disp = torch.stack([0.75 * x * bump * 2, 0.3 * y * bump])[None]
+    assert (1 + torch.gradient(disp[0, 0], spacing=2 / (n - 1), dim=1)[0]).min() > 0  # no fold
+    back = invert_displacement(disp)
+    src = xy[None] + back.permute(0, 2, 3, 1)
+    forward = F.grid_sample(disp, src, mode="bilinear", padding_mode="border", align_corners=True)
+    residual = (src + forward.permute(0, 2, 3, 1) - xy[None]).norm(dim=-1).max()
+    assert residual < 0.02 * 2 / (n - 1)  # a fiftieth of a grid cell
+    assert back.abs().max() > 0.1  # (and it did have to move points)

@@ -13,6 +13,12 @@ import numpy as np
 from ..ibug import STABLE_POINTS, eye_centres, inter_ocular
 
 
+# Eye corners and the upper nose bridge (nasion): the points no action unit moves. The lower
+# nose (29-35) in ``STABLE_POINTS`` rises with the nose wrinkler and upper-lip raiser (AU9/AU10,
+# disgust); registering on it turns that into a fake head motion that shifts the whole face.
+RIGID_POINTS = (36, 39, 42, 45, 27, 28)
+
+
 def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares similarity (Umeyama, no reflection) taking ``src`` onto ``dst``.
 
@@ -31,11 +37,13 @@ def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.nda
     return A, b
 
 
-def transfer_landmarks(source_lm: np.ndarray, driving_lm: np.ndarray) -> np.ndarray:
+def transfer_landmarks(source_lm: np.ndarray, driving_lm: np.ndarray,
+                       stable: tuple[int, ...] | list[int] = STABLE_POINTS) -> np.ndarray:
     """Target landmarks for animating the source with the driver's relative motion.
 
     source_lm: [68,2] (source frame 0), driving_lm: [T,68,2] -> target: float32 [T,68,2].
-    Each driving frame is similarity-aligned to driving frame 0 on ``STABLE_POINTS``;
+    Each driving frame is similarity-aligned to driving frame 0 on ``stable`` (default
+    ``STABLE_POINTS``; see :data:`RIGID_POINTS` for a set that expressions never move);
     d_t = aligned L_t - L_0 is rotated by the angle between the two faces' eye axes, scaled by
     the inter-ocular ratio source/driver, and added to the source: target_t = L_src + d_t.
     Frame 0 of the target is therefore exactly the source's landmarks.
@@ -44,7 +52,7 @@ def transfer_landmarks(source_lm: np.ndarray, driving_lm: np.ndarray) -> np.ndar
     driving_lm = np.asarray(driving_lm, dtype=np.float64)
     if source_lm.shape != (68, 2) or driving_lm.ndim != 3 or driving_lm.shape[1:] != (68, 2):
         raise ValueError(f"expected [68,2] and [T,68,2], got {source_lm.shape}, {driving_lm.shape}")
-    stable = list(STABLE_POINTS)
+    stable = list(stable)
     ref = driving_lm[0]
     A, b = similarity_fit(driving_lm[:, stable], np.broadcast_to(ref[stable], (len(driving_lm), len(stable), 2)))
     aligned = np.einsum("tij,tnj->tni", A, driving_lm) + b[:, None, :]

@@ -6,10 +6,14 @@ Conventions (one for the whole project):
   ``grid_sample(..., align_corners=True)``; so the identity grid samples every pixel centre
   exactly and a zero-motion warp returns the image unchanged.
 
-The spline is the backward map target -> source (as TPSMM fits it): an output pixel at x reads
-the source at f(x). f(c_i) ≈ v_i for control points c_i (target landmarks + fixed border
-anchors) and values v_i (source landmarks + the same anchors), U(r) = r² log r², solved as
-[[K + λI, P], [Pᵀ, 0]] [w; a] = [v; 0] in fp32 on normalised coordinates.
+The spline is fitted forwards, source -> target, and inverted numerically: g(c_i) ≈ c_i + δ_i
+for control points c_i (the *source* landmarks, plus anchors with δ = 0), U(r) = r² log r²,
+[[K + λI, P], [Pᵀ, 0]] [w; a] = [δ; 0] in fp32 on normalised coordinates. The system depends
+only on the source's points, so a source's frames share it: the displacement field is
+linear in the frame's landmark displacements, D_t = B δ_t, with B [M, N] solved once per
+source (:func:`tps_basis`) instead of one (N+3)² system and one [N, M] kernel per frame. The
+backward map an output pixel x needs (it reads the source at y with g(y) = x) comes from a few
+Newton steps on the grid (:func:`invert_displacement`).
 """
 
 from __future__ import annotations
@@ -37,50 +41,31 @@ def border_anchors(per_side: int, device: torch.device | str = "cpu") -> torch.T
 
 
 def _kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """U(|a_i - b_j|) = r² log r² for a [B,M,2], b [B,N,2] -> [B,M,N]."""
-    r2 = ((a * a).sum(-1, keepdim=True) + (b * b).sum(-1).unsqueeze(-2)
-          - 2.0 * a @ b.transpose(-1, -2)).clamp_min(0.0)
-    return torch.xlogy(r2, r2)  # 0 at r = 0
+    """U(|a_i - b_j|) = r² log r² for a [M,2], b [N,2] -> [M,N] (0 at r = 0)."""
+    r2 = ((a * a).sum(-1, keepdim=True) + (b * b).sum(-1)
+          - 2.0 * a @ b.T).clamp_min_(1e-20)
+    return torch.log(r2).mul_(r2)  # xlogy is several times slower on the CPU
 
 
-def fit_tps(ctrl: torch.Tensor, values: torch.Tensor, lam: torch.Tensor | float
-            ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Solve the regularised TPS system in fp32.
+def tps_basis(ctrl: torch.Tensor, points: torch.Tensor, lam: float, moving: int) -> torch.Tensor:
+    """The displacement at ``points`` [M,2] per unit displacement of each of the first
+    ``moving`` control points ``ctrl`` [N,2] (the others held still): [M, moving], fp32.
 
-    ctrl, values: [B,N,2]; lam: float or [B] -> (w [B,N,2], a [B,3,2]).
-    """
-    ctrl, values = ctrl.float(), values.float()
-    b, n, _ = ctrl.shape
-    lam_t = torch.as_tensor(lam, dtype=torch.float32, device=ctrl.device).reshape(-1, 1, 1)
+    The regularised spline is linear in its values, so for displacements δ [moving, 2] the
+    field is ``basis @ δ``."""
+    ctrl, points = ctrl.float(), points.float()
+    n = len(ctrl)
     eye = torch.eye(n, device=ctrl.device)
-    K = _kernel(ctrl, ctrl) + lam_t * eye  # [B,N,N]
-    P = torch.cat([torch.ones(b, n, 1, device=ctrl.device), ctrl], -1)  # [B,N,3]
-    L = torch.zeros(b, n + 3, n + 3, device=ctrl.device)
-    L[:, :n, :n] = K
-    L[:, :n, n:] = P
-    L[:, n:, :n] = P.transpose(1, 2)
-    rhs = torch.cat([values, torch.zeros(b, 3, 2, device=ctrl.device)], 1)
-    sol = torch.linalg.solve(L, rhs)
-    return sol[:, :n], sol[:, n:]
-
-
-def _grid_basis(points: torch.Tensor) -> torch.Tensor:
-    """Homogeneous rows [x, y, x²+y², 1] of evaluation points [M,2] -> [M,4]."""
-    return torch.cat([points, (points * points).sum(-1, keepdim=True), torch.ones_like(points[:, :1])], -1)
-
-
-def eval_tps(points: torch.Tensor, ctrl: torch.Tensor, w: torch.Tensor, a: torch.Tensor
-             ) -> torch.Tensor:
-    """f(points): points [M,2] (shared by the batch) -> channel-first [B,2,M]."""
-    # r² = |c|² + |p|² - 2 c·p as one matmul of homogeneous rows [-2c, 1, |c|²]·[p, |p|², 1]:
-    # one pass over the [B,N,M] kernel instead of one per term (this is the hot loop), laid out
-    # so that wᵀU lands channel-first, as the upsampling wants it.
-    ctrl = ctrl.float()
-    ch = torch.cat([-2.0 * ctrl, torch.ones_like(ctrl[..., :1]), (ctrl * ctrl).sum(-1, keepdim=True)], -1)
-    r2 = torch.matmul(ch, _grid_basis(points).T).clamp_min_(1e-20)  # [B,N,M]; r² log r² -> 0 at 0
-    U = torch.log(r2).mul_(r2)
-    affine = torch.matmul(a[:, 1:].transpose(1, 2), points.T).add_(a[:, 0, :, None])  # [B,2,M]
-    return torch.baddbmm(affine, w.transpose(1, 2), U)
+    P = torch.cat([torch.ones(n, 1, device=ctrl.device), ctrl], 1)  # [N,3]
+    L = torch.zeros(n + 3, n + 3, device=ctrl.device)
+    L[:n, :n] = _kernel(ctrl, ctrl) + lam * eye
+    L[:n, n:] = P
+    L[n:, :n] = P.T
+    rhs = torch.zeros(n + 3, moving, device=ctrl.device)
+    rhs[:moving] = eye[:moving, :moving]
+    sol = torch.linalg.solve(L, rhs)  # [w; a] per unit displacement
+    affine = torch.cat([torch.ones_like(points[:, :1]), points], 1)  # [M,3]
+    return torch.addmm(affine @ sol[n:], _kernel(points, ctrl), sol[:n])
 
 
 def identity_grid(h: int, w: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -100,38 +85,135 @@ def min_jacobian(flow: torch.Tensor) -> torch.Tensor:
     return det.flatten(1).amin(1)
 
 
+def invert_displacement(disp: torch.Tensor, steps: int = 6, nodes: torch.Tensor | None = None,
+                        tol: float = 1e-2) -> torch.Tensor:
+    """Backward displacement of a forward one, both channel-first [B,2,h,w] on the same
+    normalised grid: e(x) = y − x where y + D(y) = x, D bilinear between the nodes.
+
+    Newton's method from y = x − D(x), with the exact derivatives of the bilinear D in the
+    cell y lies in and steps of at most one cell (where the map nearly folds, its linear model
+    holds only within the cell), until a step is under ``tol`` cells; points drop out as they
+    converge, most after two steps. (The fixed point y = x − D(y) would need |∇D| < 1, and a
+    parting mouth stretches more than that.) ``nodes``: bool [h,w], where to invert
+    (elsewhere e = 0)."""
+    b, _, h, w = disp.shape
+    if h < 2 or w < 2 or b == 0:
+        return -disp
+    dev = disp.device
+    scale = disp.new_tensor([(w - 1) / 2, (h - 1) / 2])[:, None]  # cells per normalised unit
+    flat = disp.transpose(0, 1).reshape(2, -1) * scale  # [2,B·P], D at the nodes, in cells
+    ys, xs = torch.meshgrid(torch.arange(h, device=dev, dtype=disp.dtype),
+                            torch.arange(w, device=dev, dtype=disp.dtype), indexing="ij")
+    x_all = torch.stack([xs.flatten(), ys.flatten()]).repeat(1, b)  # [2,B·P] (x, y) in cells
+    y_all = x_all - flat  # the start: x − D(x)
+    ids = torch.arange(b * h * w, device=dev)
+    if nodes is not None:
+        ids = ids.reshape(b, -1)[:, nodes.flatten()].flatten()
+    xa, ya = x_all.index_select(1, ids), y_all.index_select(1, ids)
+    base = ids - ids % (h * w)  # the frame's first node
+    top = disp.new_tensor([w - 1, h - 1])[:, None]
+    for _ in range(steps):
+        if len(ids) == 0:
+            break
+        u = torch.minimum(ya.clamp(min=0), top)
+        cell = torch.minimum(u.floor(), top - 1)
+        fx, fy = u - cell
+        n00 = base + cell[1].long() * w + cell[0].long()
+        d00, d01 = flat.index_select(1, n00), flat.index_select(1, n00 + 1)
+        d10, d11 = flat.index_select(1, n00 + w), flat.index_select(1, n00 + w + 1)
+        dx, dy, dxy = d01 - d00, d10 - d00, d11 - d10 - d01 + d00  # D = d00 + dx·fx + dy·fy + dxy·fx·fy
+        r = ya - xa + d00 + dx * fx + (dy + dxy * fx) * fy  # g(y) − x
+        jx, jy = dx + dxy * fy, dy + dxy * fx  # ∂D/∂x, ∂D/∂y (cells)
+        a, bb, cc, d = 1 + jx[0], jy[0], jx[1], 1 + jy[1]  # J = [[a, bb], [cc, d]]
+        det = (a * d - bb * cc).clamp_min(1e-6)
+        step = torch.stack([(d * r[0] - bb * r[1]) / det, (a * r[1] - cc * r[0]) / det]).clamp_(-1, 1)
+        ya = ya - step
+        y_all.index_copy_(1, ids, ya)
+        going = torch.nonzero(step.abs().amax(0) > tol).flatten()
+        ids, base = ids[going], base[going]
+        xa, ya = xa.index_select(1, going), ya.index_select(1, going)
+    back = ((y_all - x_all) / scale).reshape(2, b, h, w).transpose(0, 1).contiguous()
+    if nodes is not None:
+        back = back * nodes
+    return back
+
+
+def flow_shape(size: tuple[int, int], resolution: int) -> tuple[int, int]:
+    """(h, w) of the grid the spline is evaluated on: resolution² or, for 0 / ≥ the image
+    side, the image itself."""
+    h, w = size
+    return (h, w) if resolution <= 0 or resolution >= max(h, w) else (resolution, resolution)
+
+
+def tps_flow(target: torch.Tensor, source: torch.Tensor, size: tuple[int, int], *,
+             lam: float = 5e-3, anchors_per_side: int = 5, resolution: int = 32,
+             max_lambda_steps: int = 3, pinned: torch.Tensor | None = None,
+             weight: torch.Tensor | None = None, newton_steps: int = 6) -> torch.Tensor:
+    """Backward sampling map for one source animated to T targets, channel-first
+    [T,2,gh,gw] on the :func:`flow_shape` grid (normalised); :func:`upsample_flow` takes it to
+    the image. An output pixel at x reads the source at flow(x).
+
+    target: [T,N,2] and source: [N,2] landmarks in pixels. ``pinned`` [P,2] (pixels): extra
+    control points that stay where they are in every frame (as the border anchors do).
+    ``weight`` [gh,gw] in [0,1] scales the displacement: where it is 0 the pixel stays exactly
+    where it is. A frame whose forward map folds over (Jacobian ≤ 0) is re-solved with λ×10, up
+    to ``max_lambda_steps`` times: more smoothing, nearer an affine map, no fold.
+    """
+    device = target.device
+    n = source.shape[0]
+    ctrl = to_normalised(source.float(), size)
+    delta = to_normalised(target.float(), size) - ctrl  # [T,N,2]
+    fixed = border_anchors(anchors_per_side, device)
+    if pinned is not None and len(pinned):
+        fixed = torch.cat([to_normalised(pinned.float(), size), fixed])
+    ctrl = torch.cat([ctrl, fixed])
+    gh, gw = flow_shape(size, resolution)
+    pts = identity_grid(gh, gw, device)
+    identity = pts.T.reshape(1, 2, gh, gw).contiguous()  # (not channels-last: slow upsampling)
+    if target.shape[0] == 0:
+        return identity.expand(0, -1, -1, -1)
+
+    def forward(lam_now: float, frames: torch.Tensor | slice) -> torch.Tensor:
+        basis = tps_basis(ctrl, pts, lam_now, n)  # [M,N]
+        d = delta[frames]
+        disp = (basis @ d.permute(1, 0, 2).reshape(n, -1)).reshape(-1, len(d), 2)  # [M,T,2]
+        return disp.permute(1, 2, 0).reshape(len(d), 2, gh, gw).contiguous()
+
+    disp = forward(lam, slice(None))
+    lam_now = float(lam)
+    for _ in range(max_lambda_steps):
+        folded = torch.nonzero(min_jacobian(identity + disp) <= 0.0).flatten()
+        if len(folded) == 0:
+            break
+        lam_now *= 10.0
+        disp[folded] = forward(lam_now, folded)
+    back = invert_displacement(disp, newton_steps, None if weight is None else weight > 0)
+    if weight is not None:
+        back = back * weight
+    return identity + back
+
+
+def upsample_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Channel-first flow [B,2,gh,gw] -> sampling grid [B,H,W,2], bilinear (the spline is
+    smooth; evaluating it on a coarse grid is what makes the warp fast)."""
+    if tuple(flow.shape[-2:]) != tuple(size):
+        flow = F.interpolate(flow, size=size, mode="bilinear", align_corners=True)
+    return flow.permute(0, 2, 3, 1)
+
+
 def tps_grid(target: torch.Tensor, source: torch.Tensor, size: tuple[int, int], *,
              lam: float = 5e-3, anchors_per_side: int = 5, resolution: int = 32,
              max_lambda_steps: int = 3) -> torch.Tensor:
     """Backward sampling grid [B,H,W,2] (normalised) taking target landmarks to source ones.
 
-    target, source: [B,N,2] pixel coordinates. The spline is evaluated on a resolution²
-    grid and upsampled bilinearly (it is smooth; this is what makes it fast); 0 or ≥ the image
-    side evaluates at every pixel. A frame whose warp folds over (Jacobian ≤ 0) is re-solved with
-    λ×10, up to ``max_lambda_steps`` times: more smoothing, nearer an affine map, no fold.
+    target, source: [B,N,2] pixel coordinates (one source per frame; :func:`tps_flow` shares
+    one source's work between its frames). The spline is evaluated on a resolution² grid and
+    upsampled bilinearly; 0 or ≥ the image side evaluates at every pixel.
     """
-    h, w = size
-    device = target.device
-    ctrl = to_normalised(target.float(), size)
-    vals = to_normalised(source.float(), size)
-    anchors = border_anchors(anchors_per_side, device).unsqueeze(0).expand(ctrl.shape[0], -1, -1)
-    ctrl, vals = torch.cat([ctrl, anchors], 1), torch.cat([vals, anchors], 1)
-    gh, gw = (h, w) if resolution <= 0 or resolution >= max(h, w) else (resolution, resolution)
-    pts = identity_grid(gh, gw, device)
-
-    wts, aff = fit_tps(ctrl, vals, lam)
-    flow = eval_tps(pts, ctrl, wts, aff).reshape(-1, 2, gh, gw)
-    lam_now = float(lam)
-    for _ in range(max_lambda_steps):
-        folded = torch.nonzero(min_jacobian(flow) <= 0.0).flatten()
-        if len(folded) == 0:
-            break
-        lam_now *= 10.0
-        wts, aff = fit_tps(ctrl[folded], vals[folded], lam_now)
-        flow[folded] = eval_tps(pts, ctrl[folded], wts, aff).reshape(-1, 2, gh, gw)
-    if (gh, gw) != (h, w):
-        flow = F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=True)
-    return flow.permute(0, 2, 3, 1)
+    flows = [tps_flow(target[i:i + 1], source[i], size, lam=lam, anchors_per_side=anchors_per_side,
+                      resolution=resolution, max_lambda_steps=max_lambda_steps)
+             for i in range(len(target))]
+    return upsample_flow(torch.cat(flows), size)
 
 
 def warp(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
