@@ -175,3 +175,19 @@ def test_cpu_dropout_keeps_the_expected_share_and_scales():
     assert torch.allclose(y[y > 0], torch.full_like(y[y > 0], 1 / 0.6))
     assert abs(y.mean().item() - 1.0) < 0.02  # expectation preserved
     assert torch.equal(drop.eval()(x), x)
+
+
+def test_cpu_dropout_is_seeded_handles_odd_sizes_and_masks_the_gradient():
+    import torch
+
+    from semaug.models._base import Dropout
+
+    drop = Dropout(0.4).train()
+    x = torch.ones(3, 5, 7, requires_grad=True)  # 105 elements: not a multiple of 4
+    torch.manual_seed(3)
+    y = drop(x)
+    torch.manual_seed(3)
+    assert torch.equal(drop(x), y)  # the global seed fixes the mask
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())  # gradient 1/(1-p) where kept, 0 where dropped
+    assert torch.equal(Dropout(1.0).train()(x), torch.zeros_like(x))

@@ -89,18 +89,25 @@ def keras_bn2d(features: int, keras_momentum: float = 0.99) -> nn.BatchNorm2d:
 
 
 class Dropout(nn.Dropout):
-    """nn.Dropout with its CPU mask drawn as uniform noise >= p.
+    """nn.Dropout with a cheaper CPU mask: 15-bit integer noise compared with a threshold.
 
-    Same distribution and the same global RNG stream, but PyTorch's CPU bernoulli is about 4x
-    slower than uniform sampling, and dropout over the small CNN's full-resolution feature maps
-    was most of a CPU training step. On CUDA it is nn.Dropout unchanged.
+    PyTorch's CPU bernoulli and float uniform sampling cost more than the small CNN's
+    convolutions on its full-resolution feature maps; one 64-bit draw split into four 15-bit
+    values (``random_`` on int64 fills 63 bits, so each 16-bit quarter keeps its low 15) is about
+    3x cheaper than float uniforms. The drop probability is p rounded to a multiple of 2^-15
+    (0.4 → 0.399994). Same global RNG stream, so a seed still fixes every mask. On CUDA it is
+    nn.Dropout unchanged.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0 or x.is_cuda:
             return super().forward(x)
-        keep = torch.rand_like(x) >= self.p
-        return x * keep / (1 - self.p)
+        if self.p >= 1:
+            return x * 0.0
+        n = x.numel()
+        noise = torch.empty((n + 3) // 4, dtype=torch.int64).random_().view(torch.int16)[:n]
+        keep = noise.bitwise_and_(0x7FFF).view(x.shape) >= round(self.p * 32768)
+        return x * keep.to(x.dtype).mul_(1 / (1 - self.p))
 
 
 def glorot_(module: nn.Module) -> nn.Module:
