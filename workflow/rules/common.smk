@@ -170,6 +170,13 @@ def generator_options(gen):
     return options
 
 
+def generator_threads(wildcards):
+    """CPU threads of a synthesis job: a learned generator's `threads` option, else one."""
+    if wildcards.gen in LEARNED_GENERATORS:
+        return generator_options(wildcards.gen)["threads"]
+    return 1
+
+
 def generator_model(ds, k, gen):
     """The trained model.pt that generator `gen` needs for fold `k` ([] for training-free ones)."""
     if gen in LEARNED_GENERATORS:

@@ -17,6 +17,7 @@ rule synthesis_plan:
     benchmark:
         "results/benchmarks/synthesis/{ds}/fold{k}_plan.tsv"
     threads: 1
+    priority: 10  # inputs of training jobs: ready them first
     resources:
         mem_mb=500,
         runtime=5,
@@ -45,7 +46,10 @@ rule synthesize:
         "logs/synthesis/{ds}/fold{k}_{gen}.log",
     benchmark:
         "results/benchmarks/synthesis/{ds}/fold{k}_{gen}.tsv"
-    threads: 2
+    # One core for landmark_warp (~1000 frames/s on it): a 2-thread job on a 2-core machine
+    # waits until every training job has finished, and its videos gate a quarter of them.
+    threads: generator_threads
+    priority: 10  # the training jobs wait on these videos
     resources:
         gpu=lambda wc: 1 if wc.gen in LEARNED_GENERATORS else 0,
         mem_mb=lambda wc, attempt: 4000 * attempt,
@@ -72,6 +76,7 @@ rule augment_classic:
     benchmark:
         "results/benchmarks/synthesis/{ds}/fold{k}_classic.tsv"
     threads: 1
+    priority: 10  # inputs of training jobs: ready them first
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=30,
@@ -94,6 +99,7 @@ rule manifest:
     benchmark:
         "results/benchmarks/synthesis/{ds}/fold{k}_manifest_{scenario}.tsv"
     threads: 1
+    priority: 10  # inputs of training jobs: ready them first
     resources:
         mem_mb=500,
         runtime=5,
@@ -182,7 +188,7 @@ rule synthesis_quality:
         "logs/synthesis/{ds}/fold{k}_{gen}_quality.log",
     benchmark:
         "results/benchmarks/synthesis/{ds}/fold{k}_{gen}_quality.tsv"
-    threads: 2
+    threads: generator_threads
     resources:
         gpu=lambda wc: 1 if wc.gen in LEARNED_GENERATORS else 0,
         mem_mb=lambda wc, attempt: 4000 * attempt,
