@@ -9,7 +9,7 @@ import torch
 
 from semaug.clip import Clip
 from semaug.generators import build_generator, generator_names, is_learned, transfer_landmarks
-from semaug.generators.tps import identity_grid, min_jacobian, tps_grid
+from semaug.generators.tps import identity_grid, min_jacobian, tps_flow, upsample_flow
 from semaug.ibug import MEAN_FACE
 from semaug.synthesis.toy import draw_face, toy_clip
 
@@ -43,7 +43,7 @@ def test_transfer_ignores_head_motion_and_rescales_expression():
 
 def test_identity_grid_and_zero_motion_reproduce_the_source():
     lm = torch.from_numpy(face_lm())[None]
-    grid = tps_grid(lm, lm, (S, S))
+    grid = upsample_flow(tps_flow(lm, lm[0], (S, S)), (S, S))
     np.testing.assert_allclose(grid[0].reshape(-1, 2), identity_grid(S, S), atol=1e-5)
     gen = build_generator("landmark_warp", {}, device="cpu")
     src = still(face_lm(), 1)
@@ -81,8 +81,8 @@ def test_crossing_eyelids_do_not_fold_the_warp():
     tgt[[37, 38], 1] += 8.0  # upper eyelid pushed far below the lower one
     tgt[[40, 41], 1] -= 8.0
     gen = build_generator("landmark_warp", {"min_gap": 0.0}, device="cpu")  # no clamp: λ must do it
-    grid = tps_grid(torch.from_numpy(tgt)[None], torch.from_numpy(lm)[None], (S, S), resolution=0,
-                    lam=gen.options["lam"])
+    grid = upsample_flow(tps_flow(torch.from_numpy(tgt)[None], torch.from_numpy(lm), (S, S),
+                                  resolution=0, lam=gen.options["lam"]), (S, S))
     assert min_jacobian(grid.permute(0, 3, 1, 2)) > 0
     clamped = build_generator("landmark_warp", {}, device="cpu").targets(
         still(lm, 1), Clip(frames=np.zeros((2, 1, 1, 3), np.uint8), landmarks=np.stack([lm, tgt])))

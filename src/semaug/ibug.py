@@ -25,6 +25,10 @@ MOUTH_CORNERS = (48, 54)
 # Points that barely move with expression: eye corners and the nose. Used to register
 # frames of one video to each other before measuring expression motion.
 STABLE_POINTS = (36, 39, 42, 45, 27, 28, 29, 30, 31, 33, 35)
+# Eye corners and the upper nose bridge (nasion): the points no action unit moves. The lower
+# nose (29-35) in ``STABLE_POINTS`` rises with the nose wrinkler and upper-lip raiser (AU9/AU10,
+# disgust); registering on it turns that into a fake head motion that shifts the whole face.
+RIGID_POINTS = (36, 39, 42, 45, 27, 28)
 
 
 def _mirror_index(i: int) -> int:

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from ..clip import Clip
-from ..ibug import JAW, NOSE_TIP, eye_centres, inter_ocular
-from .motion import RIGID_POINTS, transfer_landmarks
+from ..ibug import INNER_LIPS, JAW, NOSE_TIP, OUTER_LIPS, RIGID_POINTS, eye_centres, inter_ocular
+from .motion import transfer_landmarks
 from .registry import Generator, register_generator
 from .tps import flow_shape, tps_flow, upsample_flow, warp
 
@@ -156,15 +156,15 @@ def fill_mouth(frames: torch.Tensor, image: np.ndarray, source_lm: np.ndarray,
         return np.stack([xs, ys], -1).reshape(-1, 2), slice(a[1], b[1]), slice(a[0], b[0])
 
     # The fill colour: the source's lips (between the outer and inner lip lines), darkened.
-    pts, ys, xs = pixels(source_lm[48:60])
-    lips = ((polygon_distance(pts, source_lm[48:60]) < 0)
-            & (polygon_distance(pts, source_lm[60:68]) > 0))
+    pts, ys, xs = pixels(source_lm[OUTER_LIPS])
+    lips = ((polygon_distance(pts, source_lm[OUTER_LIPS]) < 0)
+            & (polygon_distance(pts, source_lm[INNER_LIPS]) > 0))
     patch = image[ys, xs].reshape(-1, 3)
     colour = np.median(patch[lips] if lips.any() else patch, 0) * darkness  # [3]
 
     # Antialiased cover of each opening target's inner-lip polygon, in the frames' box.
-    pts, ys, xs = pixels(targets[idx, 60:68], (cols.start, rows.start), (cols.stop, rows.stop))
-    cover = np.clip(0.5 - polygon_distance(pts, targets[idx, 60:68]), 0, 1) * alpha[idx, None]
+    pts, ys, xs = pixels(targets[idx, INNER_LIPS], (cols.start, rows.start), (cols.stop, rows.stop))
+    cover = np.clip(0.5 - polygon_distance(pts, targets[idx, INNER_LIPS]), 0, 1) * alpha[idx, None]
     ys, xs = slice(ys.start - rows.start, ys.stop - rows.start), slice(xs.start - cols.start,
                                                                          xs.stop - cols.start)
     dev = frames.device
@@ -278,12 +278,8 @@ class LandmarkWarp(Generator):
             # source's (a zero displacement would sample exactly those pixels).
             rows, cols = (slice(0, h), slice(0, w)) if weight is None else moving_box(weight, size)
             frames = out[s0:s0 + t]
-            if weight is not None:  # the still part: the source, around the box
-                still = src.frames[0]
-                frames[:, :rows.start] = still[:rows.start]
-                frames[:, rows.stop:] = still[rows.stop:]
-                frames[:, rows, :cols.start] = still[rows, :cols.start]
-                frames[:, rows, cols.stop:] = still[rows, cols.stop:]
+            if weight is not None:  # the still part, around the box, is the source's
+                frames[:] = src.frames[0]
             if rows.stop > rows.start and cols.stop > cols.start:
                 # One source image for T grids: expanded, not copied.
                 img = torch.from_numpy(src.frames[0]).to(dev).permute(2, 0, 1)[None].float()

@@ -13,12 +13,6 @@ import numpy as np
 from ..ibug import STABLE_POINTS, eye_centres, inter_ocular
 
 
-# Eye corners and the upper nose bridge (nasion): the points no action unit moves. The lower
-# nose (29-35) in ``STABLE_POINTS`` rises with the nose wrinkler and upper-lip raiser (AU9/AU10,
-# disgust); registering on it turns that into a fake head motion that shifts the whole face.
-RIGID_POINTS = (36, 39, 42, 45, 27, 28)
-
-
 def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares similarity (Umeyama, no reflection) taking ``src`` onto ``dst``.
 
@@ -43,7 +37,7 @@ def transfer_landmarks(source_lm: np.ndarray, driving_lm: np.ndarray,
 
     source_lm: [68,2] (source frame 0), driving_lm: [T,68,2] -> target: float32 [T,68,2].
     Each driving frame is similarity-aligned to driving frame 0 on ``stable`` (default
-    ``STABLE_POINTS``; see :data:`RIGID_POINTS` for a set that expressions never move);
+    ``STABLE_POINTS``; see ``ibug.RIGID_POINTS`` for a set that expressions never move);
     d_t = aligned L_t - L_0 is rotated by the angle between the two faces' eye axes, scaled by
     the inter-ocular ratio source/driver, and added to the source: target_t = L_src + d_t.
     Frame 0 of the target is therefore exactly the source's landmarks.

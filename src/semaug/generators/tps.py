@@ -201,21 +201,6 @@ def upsample_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return flow.permute(0, 2, 3, 1)
 
 
-def tps_grid(target: torch.Tensor, source: torch.Tensor, size: tuple[int, int], *,
-             lam: float = 5e-3, anchors_per_side: int = 5, resolution: int = 32,
-             max_lambda_steps: int = 3) -> torch.Tensor:
-    """Backward sampling grid [B,H,W,2] (normalised) taking target landmarks to source ones.
-
-    target, source: [B,N,2] pixel coordinates (one source per frame; :func:`tps_flow` shares
-    one source's work between its frames). The spline is evaluated on a resolution² grid and
-    upsampled bilinearly; 0 or ≥ the image side evaluates at every pixel.
-    """
-    flows = [tps_flow(target[i:i + 1], source[i], size, lam=lam, anchors_per_side=anchors_per_side,
-                      resolution=resolution, max_lambda_steps=max_lambda_steps)
-             for i in range(len(target))]
-    return upsample_flow(torch.cat(flows), size)
-
-
 def warp(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     """Sample images [B,C,H,W] (float) at grid [B,H,W,2]; outside the image reads the border."""
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=True)
