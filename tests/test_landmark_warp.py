@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from semaug.clip import Clip
-from semaug.generators import build_generator, generator_names, is_learned, transfer_landmarks
+from semaug import catalog
+from semaug.generators import build_generator, transfer_landmarks
 from semaug.generators.tps import identity_grid, min_jacobian, tps_flow, upsample_flow
 from semaug.ibug import MEAN_FACE
 from semaug.synthesis.toy import draw_face, toy_clip
@@ -99,17 +100,12 @@ def test_batch_equals_one_by_one():
         assert out.n_frames == d.n_frames
 
 
-def test_registry_and_the_snakefile_agree_on_learned_generators():
-    assert "landmark_warp" in generator_names()
-    assert not is_learned("landmark_warp")
-    with pytest.raises(KeyError, match="unknown generator"):
+def test_the_catalog_knows_landmark_warp_as_a_training_free_generator():
+    spec = catalog.scenario("landmark_warp")
+    assert spec.kind == catalog.GENERATOR and not spec.learned
+    assert spec.module == "semaug.generators.landmark_warp"
+    with pytest.raises(KeyError, match="unknown scenario 'no_such_generator'"):
         build_generator("no_such_generator")
-    common = (Path(__file__).parents[1] / "workflow/rules/common.smk").read_text()
-    learned = set(re.findall(r'"(\w+)"', re.search(r"LEARNED_GENERATORS = \(([^)]*)\)", common)[1]))
-    free = set(re.findall(r'"(\w+)"', re.search(r"TRAINING_FREE_GENERATORS = \(([^)]*)\)", common)[1]))
-    for name in generator_names():
-        assert (name in learned) == is_learned(name)
-        assert name in learned | free, f"{name} is registered but unknown to common.smk"
 
 
 def test_head_anchors_keep_the_hairline_still_when_the_brows_rise():

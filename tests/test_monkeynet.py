@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
-from semaug.generators.monkeynet import MonkeyNet, MonkeyNetOptions, RandomTransform, equivariance_losses
+from semaug import catalog
+from semaug.generators.monkeynet.model import MonkeyNet, RandomTransform, equivariance_losses
+from semaug.generators.monkeynet.options import MonkeyNetOptions
 from semaug.generators.monkeynet.animate import relative_keypoints
 from semaug.generators.monkeynet.dense_motion import sparse_motions
 from semaug.generators.monkeynet.util import coordinate_grid, warp
 
-SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 
 TINY = {
     "image_size": 32, "keypoints": 4,
@@ -101,17 +101,12 @@ def test_relative_keypoints_follow_the_drivers_motion() -> None:
     assert torch.allclose(later["jacobian"], expected, atol=1e-5)
 
 
-def _schema_defaults(block: str) -> dict:
-    from snakemake.utils import validate
-
-    config = {"datasets": {"d": {"format": "folder", "root": "x"}}}
-    validate(config, str(SCHEMA))
-    return config["generators"][block]
-
-
-def test_options_defaults_match_the_config_schema() -> None:
-    assert _schema_defaults("monkeynet") == MonkeyNetOptions().to_dict()
-    assert _schema_defaults("fomm") == MonkeyNetOptions().to_dict()  # its own block, same keys
+def test_the_catalog_declares_the_options_of_monkeynet_and_fomm() -> None:
+    assert catalog.default_options("monkeynet") == MonkeyNetOptions().to_dict()
+    fomm = catalog.default_options("fomm")
+    assert fomm["first_order"] is True and {**fomm, "first_order": False} == MonkeyNetOptions().to_dict()
+    with pytest.raises(ValueError, match="generators.fomm.first_order: fixed"):
+        catalog.resolve_options("fomm", {"first_order": False})
 
 
 def test_unknown_or_misplaced_options_fail() -> None:
@@ -123,11 +118,11 @@ def test_unknown_or_misplaced_options_fail() -> None:
     assert opts.keypoint_detector.num_blocks == 2 and opts.generator.down_blocks == 2  # merged, not replaced
 
 
-def test_schema_rejects_bad_monkeynet_values() -> None:
-    from snakemake.utils import validate
-
-    schema = yaml.safe_load(SCHEMA.read_text())
-    assert "monkeynet" in schema["properties"]["generators"]["properties"]
-    bad = {"datasets": {"d": {"format": "folder", "root": "x"}}, "generators": {"monkeynet": {"norm": "layer"}}}
-    with pytest.raises(Exception, match="norm"):
-        validate(bad, str(SCHEMA))
+def test_config_blocks_are_checked_against_the_declared_options() -> None:
+    with pytest.raises(ValueError, match="generators.monkeynet.iterations: expected int"):
+        catalog.resolve_options("monkeynet", {"iterations": "many"})
+    with pytest.raises(ValueError, match="generators.monkeynet.loss_weights.vgg: unknown option"):
+        catalog.resolve_options("monkeynet", {"loss_weights": {"vgg": 1.0}})
+    merged = catalog.resolve_options("monkeynet", {"generator": {"res_blocks": 6}, "lr": 1})
+    assert merged["generator"]["res_blocks"] == 6 and merged["generator"]["down_blocks"] == 2
+    assert merged["lr"] == 1  # an int where a float is declared is fine

@@ -12,8 +12,11 @@ import pytest
 import torch
 
 from semaug.clip import load_clip
-from semaug.generators import build_generator, is_learned, transfer_landmarks
-from semaug.generators.monkeynet import SubjectLeakError, train_fold, training_rows
+from semaug import catalog
+from semaug.folds import LeakageError
+from semaug.generators import build_generator, transfer_landmarks
+from semaug.generators.monkeynet.data import training_rows
+from semaug.generators.monkeynet.train import train_fold
 from semaug.generators.monkeynet.toy import write_toy_folds
 
 TINY = {
@@ -102,12 +105,12 @@ def test_no_test_subject_can_enter_training(toy_folds, tmp_path) -> None:
     leaked.loc[leaked.index[(leaked["subject"] == test_subject)][0], "fold"] = 1
     leaked_csv = tmp_path / "folds.csv"
     leaked.to_csv(leaked_csv, index=False)
-    with pytest.raises(SubjectLeakError, match=test_subject):
+    with pytest.raises(LeakageError, match=test_subject):
         training_rows(leaked, 0)
-    with pytest.raises(SubjectLeakError, match=test_subject):
+    with pytest.raises(LeakageError, match=test_subject):
         train_fold(leaked_csv, 0, tmp_path / "out", {**TINY, "iterations": 1})
     assert not (tmp_path / "out" / "model.pt").exists()
-    with pytest.raises(ValueError, match="fold 7 has no videos"):
+    with pytest.raises(ValueError, match="fold 7 is not in the folds table"):
         training_rows(folds, 7)
     train, excluded = training_rows(folds, 0)  # the honest table trains on the other folds only
     assert set(train["subject"]).isdisjoint(excluded) and (train["fold"] != 0).all()
@@ -115,7 +118,7 @@ def test_no_test_subject_can_enter_training(toy_folds, tmp_path) -> None:
 
 def test_trained_model_animates_as_the_registered_generator(trained, toy_folds) -> None:
     result, _ = trained
-    assert is_learned("monkeynet") and is_learned("fomm")
+    assert catalog.scenario("monkeynet").learned and catalog.scenario("fomm").learned
     folds = pd.read_csv(toy_folds, dtype={"subject": str})
     source, driving = (load_clip(p) for p in folds["path"].iloc[[2, 5]])
     gen = build_generator("monkeynet", {"inference_batch_size": 3}, checkpoint=str(result.model_path),

@@ -9,17 +9,16 @@ Pixel convention as in :mod:`semaug.generators.tps`: pixel centres on integers,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
-from kornia.enhance import adjust_brightness, adjust_contrast
-from kornia.geometry.transform import get_rotation_matrix2d, hflip, warp_affine
 
+from ..catalog import AUGMENTATION, register_generator
 from ..clip import Clip
 from ..ibug import FLIP_PERMUTATION
+from .registry import Generator
 
 DEFAULTS: dict[str, Any] = {
     "flip_p": 0.5,  # probability of a horizontal flip
@@ -45,15 +44,26 @@ class ClassicParams:
     frame_index: np.ndarray  # int [T'] source frame of each output frame
 
 
-class ClassicAugment:
-    """Label-preserving clip augmentation (flip, affine, colour, temporal jitter)."""
+@register_generator("classic", kind=AUGMENTATION, identity="driver", options=DEFAULTS)
+class ClassicAugment(Generator):
+    """Label-preserving clip augmentation (flip, affine, colour, temporal jitter) of the
+    driver video: one transform per plan row, drawn from the row's seed."""
 
-    def __init__(self, options: Mapping[str, Any] | None = None, device: str = "cpu") -> None:
+    def __init__(self, options: Mapping[str, Any] | None = None, *, checkpoint: str | None = None,
+                 device: str = "cpu") -> None:
         unknown = set(options or {}) - set(DEFAULTS)
         if unknown:
             raise ValueError(f"classic: unknown options {sorted(unknown)}")
-        self.options = {**DEFAULTS, **(options or {})}
-        self.device = torch.device(device)
+        super().__init__({**DEFAULTS, **(options or {})}, checkpoint=checkpoint, device=device)
+
+    def animate(self, source: Clip, driving: Clip) -> Clip:
+        """Seed 0's transform of the driver (the source is not used)."""
+        return self.augment(driving, 0)
+
+    def animate_batch(self, pairs: list[tuple[Clip, Clip]],
+                      seeds: Sequence[int] | None = None) -> list[Clip]:
+        seeds = list(seeds) if seeds is not None else [0] * len(pairs)
+        return [self.augment(drv, int(seed)) for (_, drv), seed in zip(pairs, seeds)]
 
     def sample(self, seed: int, n_frames: int, size: tuple[int, int]) -> ClassicParams:
         o, rng = self.options, np.random.default_rng(seed)
@@ -71,21 +81,30 @@ class ClassicAugment:
             if n_frames > 1 else np.zeros(n_out, np.int64),
         )
 
-    @torch.no_grad()
     def apply(self, clip: Clip, p: ClassicParams) -> Clip:
         """Apply a drawn transform to a clip."""
+        import torch
+
+        with torch.no_grad():
+            return self._apply(clip, p, torch.device(self.device))
+
+    def _apply(self, clip: Clip, p: ClassicParams, device: Any) -> Clip:
+        import torch
+        from kornia.enhance import adjust_brightness, adjust_contrast
+        from kornia.geometry.transform import get_rotation_matrix2d, hflip, warp_affine
+
         h, w = clip.size
-        frames = torch.from_numpy(clip.frames[p.frame_index]).to(self.device)
+        frames = torch.from_numpy(clip.frames[p.frame_index]).to(device)
         x = frames.permute(0, 3, 1, 2).float().div_(255)  # [T',3,H,W] in [0,1]
-        lm = torch.from_numpy(clip.landmarks[p.frame_index]).to(self.device).float()  # [T',68,2]
+        lm = torch.from_numpy(clip.landmarks[p.frame_index]).to(device).float()  # [T',68,2]
         if p.flip:
             x = hflip(x)
-            lm = lm[:, torch.from_numpy(FLIP_PERMUTATION).to(self.device)]
+            lm = lm[:, torch.from_numpy(FLIP_PERMUTATION).to(device)]
             lm[..., 0] = (w - 1) - lm[..., 0]
-        centre = torch.tensor([[(w - 1) / 2, (h - 1) / 2]], device=self.device)
-        M = get_rotation_matrix2d(centre, torch.tensor([p.angle], device=self.device),
-                                  torch.full((1, 2), p.scale, device=self.device))  # [1,2,3]
-        M[:, :, 2] += torch.tensor(p.shift, device=self.device)
+        centre = torch.tensor([[(w - 1) / 2, (h - 1) / 2]], device=device)
+        M = get_rotation_matrix2d(centre, torch.tensor([p.angle], device=device),
+                                  torch.full((1, 2), p.scale, device=device))  # [1,2,3]
+        M[:, :, 2] += torch.tensor(p.shift, device=device)
         # M maps input pixel coordinates to output ones, for the image and the landmarks alike.
         x = warp_affine(x, M.expand(len(x), -1, -1), dsize=(h, w), padding_mode="border",
                         align_corners=True)

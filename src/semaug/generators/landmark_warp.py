@@ -11,17 +11,19 @@ with border and head anchors so the background stays put. The motion is confined
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
+from ..catalog import register_generator
 from ..clip import Clip
 from ..ibug import INNER_LIPS, JAW, NOSE_TIP, OUTER_LIPS, RIGID_POINTS, eye_centres, inter_ocular
 from .motion import transfer_landmarks
-from .registry import Generator, register_generator
-from .tps import flow_shape, tps_flow, upsample_flow, warp
+from .registry import Generator
+
+if TYPE_CHECKING:  # torch is imported where it runs: the catalog reads this module at DAG time
+    import torch
 
 DEFAULTS: dict[str, Any] = {
     "lam": 2e-2,  # TPS regulariser λ on [-1,1] coordinates
@@ -167,6 +169,8 @@ def fill_mouth(frames: torch.Tensor, image: np.ndarray, source_lm: np.ndarray,
     cover = np.clip(0.5 - polygon_distance(pts, targets[idx, INNER_LIPS]), 0, 1) * alpha[idx, None]
     ys, xs = slice(ys.start - rows.start, ys.stop - rows.start), slice(xs.start - cols.start,
                                                                          xs.stop - cols.start)
+    import torch
+
     dev = frames.device
     cover = torch.from_numpy(cover.astype(np.float32)).to(dev).reshape(
         1, len(idx), ys.stop - ys.start, xs.stop - xs.start)
@@ -195,11 +199,9 @@ def moving_box(weight: torch.Tensor, size: tuple[int, int]) -> tuple[slice, slic
     return span(on.any(1), h, gh), span(on.any(0), w, gw)
 
 
-@register_generator("landmark_warp")
+@register_generator("landmark_warp", options=DEFAULTS)
 class LandmarkWarp(Generator):
     """Relative landmark motion + thin-plate-spline warp of the source frame (no training)."""
-
-    learned = False
 
     def __init__(self, options: Mapping[str, Any] | None = None, *, checkpoint: str | None = None,
                  device: str = "cpu") -> None:
@@ -217,8 +219,10 @@ class LandmarkWarp(Generator):
     def animate(self, source: Clip, driving: Clip) -> Clip:
         return self.animate_batch([(source, driving)])[0]
 
-    @torch.no_grad()
-    def animate_batch(self, pairs: list[tuple[Clip, Clip]]) -> list[Clip]:
+    def animate_batch(self, pairs: list[tuple[Clip, Clip]],
+                      seeds: Sequence[int] | None = None) -> list[Clip]:
+        import torch
+
         if not pairs:
             return []
         sizes = {src.size for src, _ in pairs}
@@ -235,8 +239,9 @@ class LandmarkWarp(Generator):
         for p in range(len(pairs)):
             chunk.append(p)
             if sum(lengths[q] for q in chunk) >= self.options["batch_frames"] or p == len(pairs) - 1:
-                self._warp_chunk([pairs[q][0] for q in chunk], [targets[q] for q in chunk],
-                                 (h, w), dev, frames[starts[chunk[0]]:starts[chunk[-1] + 1]])
+                with torch.no_grad():
+                    self._warp_chunk([pairs[q][0] for q in chunk], [targets[q] for q in chunk],
+                                     (h, w), dev, frames[starts[chunk[0]]:starts[chunk[-1] + 1]])
                 chunk = []
 
         clips = []
@@ -252,6 +257,9 @@ class LandmarkWarp(Generator):
 
         One source at a time: its head anchors, face weight and image are shared by its frames,
         and its grids stay small enough for the cache."""
+        import torch
+
+        from .tps import flow_shape, tps_flow, upsample_flow, warp
         opt = self.options
         h, w = size
         s0 = 0

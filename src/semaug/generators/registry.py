@@ -1,33 +1,28 @@
-"""Generator registry: a generator is one module in ``semaug.generators`` whose class is
-decorated with ``@register_generator("name")``.
-
-Importing this module imports no torch: generator modules are imported on first use of
-:func:`generator_names`, :func:`is_learned` or :func:`build_generator`.
+"""The generator contract: a class that animates a source face with a driving clip's motion,
+registered under a scenario name with :func:`semaug.catalog.register_generator` in a module
+of this package (the catalog finds it; nothing else lists it).
 
 Constructor contract: ``cls(options: dict, *, checkpoint: str | None, device: str)`` where
-``options`` is ``config["generators"][name]`` and ``device`` is already resolved ("cpu",
-"cuda", "cuda:1"). The base class's ``__init__`` stores them; subclasses may override it.
+``options`` are the resolved options (:func:`semaug.catalog.resolve_options`) and ``device``
+is already resolved ("cpu", "cuda", "cuda:1"). The base class's ``__init__`` stores them.
+
+Importing this module imports no torch.
 """
 
 from __future__ import annotations
 
 import abc
-import importlib
-import pkgutil
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from .. import catalog
 from ..clip import Clip
-
-# Modules of this package that hold helpers, not generators.
-_HELPER_MODULES = {"registry", "motion", "tps", "classic"}
 
 
 class Generator(abc.ABC):
     """Animates a source face with a driving clip's motion."""
 
-    name: str = ""
-    learned: bool = False  # True: needs results/{ds}/fold{k}/generators/{name}/model.pt
+    name: str = ""  # set by register_generator
 
     def __init__(self, options: Mapping[str, Any] | None = None, *, checkpoint: str | None = None,
                  device: str = "cpu") -> None:
@@ -41,77 +36,22 @@ class Generator(abc.ABC):
         relative to its frame 0. Returns ``driving.n_frames`` frames at the source's size with
         the target landmarks [T,68,2]; frame 0 ≈ the source frame."""
 
-    def animate_batch(self, pairs: list[tuple[Clip, Clip]]) -> list[Clip]:
-        """Many (source, driving) pairs at once; override to batch on the device."""
+    def animate_batch(self, pairs: list[tuple[Clip, Clip]],
+                      seeds: Sequence[int] | None = None) -> list[Clip]:
+        """Many (source, driving) pairs at once, ``seeds[i]`` the plan row's seed (for
+        generators that draw random numbers); override to batch on the device."""
         return [self.animate(src, drv) for src, drv in pairs]
-
-
-_REGISTRY: dict[str, type[Generator]] = {}
-_IMPORT_ERRORS: dict[str, str] = {}
-_DISCOVERED = False
-G = TypeVar("G", bound=type[Generator])
-
-
-def register_generator(name: str) -> Callable[[G], G]:
-    """Class decorator: make ``cls`` buildable as ``name``."""
-
-    def wrap(cls: G) -> G:
-        known = _REGISTRY.get(name)
-        if known is not None and known.__qualname__ != cls.__qualname__:
-            raise ValueError(f"generator {name!r} is registered twice ({known} and {cls})")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return wrap
-
-
-def _discover() -> None:
-    """Import every generator module of the package once (their decorators register them)."""
-    global _DISCOVERED
-    if _DISCOVERED:
-        return
-    _DISCOVERED = True
-    package = importlib.import_module(__package__)
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name in _HELPER_MODULES or info.name.startswith("_"):
-            continue
-        try:
-            importlib.import_module(f"{__package__}.{info.name}")
-        except Exception as err:  # noqa: BLE001 - reported when that generator is asked for
-            _IMPORT_ERRORS[info.name] = f"{type(err).__name__}: {err}"
-
-
-def generator_names() -> list[str]:
-    _discover()
-    return sorted(_REGISTRY)
-
-
-def _lookup(name: str) -> type[Generator]:
-    _discover()
-    if name not in _REGISTRY:
-        broken = "".join(f"; module {m} failed to import ({e})" for m, e in _IMPORT_ERRORS.items())
-        raise KeyError(f"unknown generator {name!r}; known: {generator_names()}{broken}")
-    return _REGISTRY[name]
-
-
-def is_learned(name: str) -> bool:
-    return _lookup(name).learned
-
-
-def resolve_device(device: str = "auto") -> str:
-    """"auto" -> "cuda" when a GPU is visible, else "cpu"."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def build_generator(name: str, options: Mapping[str, Any] | None = None, *,
                     checkpoint: str | None = None, device: str = "auto") -> Generator:
-    """Instantiate generator ``name``; a learned one needs its ``checkpoint``."""
-    cls = _lookup(name)
-    if cls.learned and not checkpoint:
+    """Instantiate scenario ``name``'s generator with ``options`` resolved against what it
+    declares; a learned one needs its ``checkpoint``."""
+    from ..devices import resolve_device
+
+    spec = catalog.scenario(name)
+    if spec.learned and not checkpoint:
         raise ValueError(f"generator {name!r} is learned: pass checkpoint=<its model.pt>")
-    return cls(dict(options or {}), checkpoint=checkpoint, device=resolve_device(device))
+    cls = catalog.implementation(name)
+    return cls(catalog.resolve_options(name, options), checkpoint=checkpoint,
+               device=resolve_device(device))

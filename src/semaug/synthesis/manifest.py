@@ -11,18 +11,23 @@ import logging
 
 import pandas as pd
 
-from .plan import LeakageError, read_folds, read_plan, split_fold
+from .. import catalog
+from ..folds import check_no_leak, read_folds, split_fold
+from .plan import read_plan
 
 log = logging.getLogger(__name__)
 
-MANIFEST_COLUMNS = ["video_id", "path", "label", "subject", "driver_subject", "synthetic", "origin"]
-BASELINES = ("original", "oversample", "classic")
+# source_video / driver_video: the plan row a synthetic video was made from (empty for real
+# ones), so figures can show the very clips that went in.
+MANIFEST_COLUMNS = ["video_id", "path", "label", "subject", "driver_subject", "synthetic", "origin",
+                    "source_video", "driver_video"]
 
 
 def original_manifest(train: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"video_id": train["video_id"], "path": train["path"],
                          "label": train["label"], "subject": train["subject"],
-                         "driver_subject": "", "synthetic": False, "origin": "real"})
+                         "driver_subject": "", "synthetic": False, "origin": "real",
+                         "source_video": "", "driver_video": ""})
 
 
 def oversample_rows(plan: pd.DataFrame) -> pd.DataFrame:
@@ -31,34 +36,40 @@ def oversample_rows(plan: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"video_id": plan["driver_video"] + ".rep" + rep.astype(str),
                          "path": plan["driver_path"], "label": plan["label"],
                          "subject": plan["driver_subject"], "driver_subject": "",
-                         "synthetic": False, "origin": "oversample"})
+                         "synthetic": False, "origin": "oversample", "source_video": "",
+                         "driver_video": plan["driver_video"]})
 
 
 def synthetic_rows(videos: pd.DataFrame, scenario: str) -> pd.DataFrame:
-    """Rows for rendered clips. The identity on screen is the source's (classic: the driver's)."""
-    subject = videos["driver_subject"] if scenario == "classic" else videos["source_subject"]
+    """Rows for rendered clips; ``subject`` is the identity on screen (the catalog says whose:
+    the source's for generators, the driver's for ``classic``)."""
+    identity = catalog.scenario(scenario).identity
     return pd.DataFrame({"video_id": [f"{scenario}.{int(i):05d}" for i in videos["index"]],
-                         "path": videos["path"], "label": videos["label"], "subject": subject,
+                         "path": videos["path"], "label": videos["label"],
+                         "subject": videos[f"{identity}_subject"],
                          "driver_subject": videos["driver_subject"], "synthetic": True,
-                         "origin": scenario})
+                         "origin": scenario, "source_video": videos["source_video"],
+                         "driver_video": videos["driver_video"]})
 
 
 def build_manifest(scenario: str, folds: pd.DataFrame, fold: int, plan: pd.DataFrame | None = None,
                    videos: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The training manifest of one scenario (``MANIFEST_COLUMNS``), checked for leakage."""
+    """The training manifest of one scenario (``MANIFEST_COLUMNS``), checked for leakage:
+    real scenarios take the plan (``oversample``) or nothing, rendering ones their videos."""
+    spec = catalog.scenario(scenario)
     train, test = split_fold(folds, fold)
     parts = [original_manifest(train)]
-    if scenario == "oversample":
-        parts.append(oversample_rows(plan))
-    elif scenario != "original":
+    if spec.renders:
         if videos is None:
             raise ValueError(f"scenario {scenario!r} needs its videos.csv")
         parts.append(synthetic_rows(videos, scenario))
+    elif scenario == "oversample":
+        if plan is None:
+            raise ValueError("scenario 'oversample' needs the synthesis plan")
+        parts.append(oversample_rows(plan))
     manifest = pd.concat(parts, ignore_index=True)[MANIFEST_COLUMNS]
-    leaked = set(manifest["subject"]) | set(manifest["driver_subject"]) - {""}
-    leaked &= set(test["subject"])
-    if leaked:
-        raise LeakageError(f"manifest {scenario} of fold {fold} uses test subjects {sorted(leaked)}")
+    check_no_leak(pd.concat([manifest["subject"], manifest["driver_subject"]]), test,
+                  f"manifest {scenario} of fold {fold}")
     if manifest["video_id"].duplicated().any():
         raise ValueError(f"manifest {scenario}: duplicate video ids "
                          f"{manifest.loc[manifest['video_id'].duplicated(), 'video_id'].tolist()[:5]}")
@@ -89,37 +100,4 @@ def class_counts(manifests: dict[str, pd.DataFrame]) -> pd.DataFrame:
     counts = counts.fillna(0).astype(int).sort_index()
     counts.index.name = "label"
     counts.loc["total"] = counts.sum()
-    return counts
-
-
-def plot_class_distribution(counts: pd.DataFrame, out_png: str, title: str = "") -> None:
-    """Grouped bars: videos per class, before (original) and after each scenario."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..figures import save_figure
-
-    data = counts.drop(index="total", errors="ignore")
-    n_sc = len(data.columns)
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(data) * (1 + 0.25 * n_sc)), 3.6))
-    width = 0.8 / n_sc
-    for j, scenario in enumerate(data.columns):
-        xs = [i + (j - (n_sc - 1) / 2) * width for i in range(len(data))]
-        ax.bar(xs, data[scenario], width, label=scenario)
-    ax.set_xticks(range(len(data)), data.index, rotation=30, ha="right")
-    ax.set_ylabel("training videos")
-    ax.set_title(title or "class distribution before / after augmentation")
-    ax.legend(fontsize=8, ncols=min(n_sc, 5))
-    save_figure(fig, out_png, dpi=120)
-
-
-def class_counts_file(manifest_csvs: dict[str, str], out_csv: str, out_png: str, title: str = ""
-                      ) -> pd.DataFrame:
-    """The ``class_counts`` rule: table + figure from the scenarios' manifests."""
-    counts = class_counts({s: read_manifest(p) for s, p in manifest_csvs.items()})
-    counts.to_csv(out_csv)
-    plot_class_distribution(counts, out_png, title)
-    log.info("class counts:\n%s", counts.to_string())
     return counts

@@ -108,40 +108,21 @@ def synthesize_file(name: str, options: dict, folds_csv: str, fold: int, plan_cs
                     out_csv: str, clip_dir: str, *, checkpoint: str | None = None,
                     device: str = "auto", batch_size: int = 16, previews: bool | int = True,
                     preview_fps: float = 10.0) -> pd.DataFrame:
-    """The ``synthesize`` rule: animate each plan row's source with its driver."""
+    """The ``synthesize`` rule, for every rendering scenario (generators and ``classic``):
+    one clip per plan row from its source and driver, drawn from the row's seed."""
     from ..generators import build_generator
 
     plan = _checked_plan(folds_csv, fold, plan_csv)
     generator = build_generator(name, options, checkpoint=checkpoint, device=device)
-    log.info("generator %s on %s, options %s", name, generator.device, generator.options)
+    log.info("%s on %s, options %s", name, generator.device, generator.options)
     cache = ClipCache()
 
     def make(rows: list[pd.Series]) -> list[Clip]:
-        return generator.animate_batch([(cache(r["source_path"], r["source_video"]),
-                                         cache(r["driver_path"], r["driver_video"])) for r in rows])
+        pairs = [(cache(r["source_path"], r["source_video"]), cache(r["driver_path"], r["driver_video"]))
+                 for r in rows]
+        return generator.animate_batch(pairs, seeds=[int(r["seed"]) for r in rows])
 
     table = render_plan(plan, clip_dir, make, maker=name, batch_size=batch_size,
-                        previews=previews, preview_fps=preview_fps)
-    table.to_csv(out_csv, index=False)
-    return table
-
-
-def augment_classic_file(options: dict, folds_csv: str, fold: int, plan_csv: str, out_csv: str,
-                         clip_dir: str, *, device: str = "cpu", batch_size: int = 16,
-                         previews: bool | int = True, preview_fps: float = 10.0) -> pd.DataFrame:
-    """The ``augment_classic`` rule: one transformed copy of each plan row's driver video."""
-    from ..generators.classic import ClassicAugment
-    from ..generators.registry import resolve_device
-
-    plan = _checked_plan(folds_csv, fold, plan_csv)
-    augment = ClassicAugment(options, device=resolve_device(device))
-    cache = ClipCache()
-
-    def make(rows: list[pd.Series]) -> list[Clip]:
-        return [augment.augment(cache(r["driver_path"], r["driver_video"]), int(r["seed"]))
-                for r in rows]
-
-    table = render_plan(plan, clip_dir, make, maker="classic", batch_size=batch_size,
                         previews=previews, preview_fps=preview_fps)
     table.to_csv(out_csv, index=False)
     return table

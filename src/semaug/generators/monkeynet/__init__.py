@@ -1,21 +1,26 @@
 """Monkey-Net / First Order Motion Model, written for this project (no pretrained networks).
 
 One network part a module: ``keypoint_detector``, ``dense_motion``, ``generator``,
-``discriminator``; ``util`` (blocks, hourglass, grids), ``model`` (full model + losses),
+``discriminator``; ``util`` (blocks, hourglass), ``model`` (full model + losses),
 ``options`` (hyperparameters), ``data`` (frame pairs of a fold's training videos), ``train``
-(training loop with resume), ``animate`` (inference, registered as generators ``monkeynet`` and
-``fomm``), ``toy`` (procedural videos for tests).
+(training loop with resume), ``animate`` (inference), ``toy`` (procedural videos for tests).
+
+This file only declares the two scenarios, so that reading the catalog imports no torch:
+``monkeynet`` (translation-only keypoints) and ``fomm`` (the same model with FOMM's
+first-order Jacobians, fixed on).
 """
 
-from .animate import FommGenerator, MonkeyNetAnimator, MonkeyNetGenerator, load_model, relative_keypoints
-from .data import SubjectLeakError, TrainingVideos, load_training_videos, training_rows
-from .model import MonkeyNet, RandomTransform, equivariance_losses
+from ...catalog import declare_generator
 from .options import MonkeyNetOptions
-from .train import TrainResult, train_fold, train_generator
 
-__all__ = [
-    "FommGenerator", "MonkeyNet", "MonkeyNetAnimator", "MonkeyNetGenerator", "MonkeyNetOptions",
-    "RandomTransform", "SubjectLeakError", "TrainResult", "TrainingVideos", "equivariance_losses",
-    "load_model", "load_training_videos", "relative_keypoints", "train_fold", "train_generator",
-    "training_rows",
-]
+_HERE = __name__
+for _name, _cls, _fixed in (("monkeynet", "MonkeyNetGenerator", {}),
+                            ("fomm", "FommGenerator", {"first_order": True})):
+    declare_generator(
+        _name, implementation=f"{_HERE}.animate:{_cls}", learned=True, options=MonkeyNetOptions,
+        fixed_options=_fixed, train=f"{_HERE}.train:train_fold",
+        description="learned keypoint-driven generator (Monkey-Net recipe)" if not _fixed else
+        "first-order motion model (Monkey-Net + local affine Jacobians)",
+    )
+
+__all__ = ["MonkeyNetOptions"]

@@ -12,7 +12,7 @@ the same relative rule on the 68 dataset landmarks (:func:`transfer_landmarks`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ...clip import Clip
 from ..motion import transfer_landmarks
-from ..registry import Generator, register_generator
+from ..registry import Generator
 from .data import to_float
 from .model import MonkeyNet
 from .options import MonkeyNetOptions
@@ -123,11 +123,11 @@ def _resize_uint8(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return y.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
 
 
-@register_generator("monkeynet")
 class MonkeyNetGenerator(Generator):
-    """Learned keypoint-driven generator (Monkey-Net recipe, no pretrained networks)."""
+    """Learned keypoint-driven generator (Monkey-Net recipe, no pretrained networks); declared
+    in the package's ``__init__``."""
 
-    learned = True
+    name = "monkeynet"
 
     def __init__(self, options: Mapping[str, Any] | None = None, *, checkpoint: str | None = None,
                  device: str = "cpu") -> None:
@@ -136,7 +136,7 @@ class MonkeyNetGenerator(Generator):
         if not checkpoint:
             raise ValueError(f"generator {self.name!r} needs checkpoint=<model.pt from its training rule>")
         model = load_model(checkpoint, self.device)
-        if model.opts.first_order != (self.name == "fomm"):
+        if model.opts.first_order != opts.first_order:
             raise ValueError(f"{checkpoint} was trained with first_order={model.opts.first_order}; "
                              f"it is not a {self.name!r} model")
         self.animator = MonkeyNetAnimator(model, self.device, batch_size=opts.inference_batch_size)
@@ -144,7 +144,8 @@ class MonkeyNetGenerator(Generator):
     def animate(self, source: Clip, driving: Clip) -> Clip:
         return self.animate_batch([(source, driving)])[0]
 
-    def animate_batch(self, pairs: list[tuple[Clip, Clip]]) -> list[Clip]:
+    def animate_batch(self, pairs: list[tuple[Clip, Clip]],
+                      seeds: Sequence[int] | None = None) -> list[Clip]:
         frames = self.animator.animate_many([(src.frames[0], drv.frames) for src, drv in pairs])
         clips = []
         for (src, drv), out in zip(pairs, frames):
@@ -155,6 +156,7 @@ class MonkeyNetGenerator(Generator):
         return clips
 
 
-@register_generator("fomm")
 class FommGenerator(MonkeyNetGenerator):
     """The same model with first-order local affine Jacobians (FOMM); J'_t = J_t J_0^-1 J_src."""
+
+    name = "fomm"

@@ -15,12 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from ...clip import load_clip
+from ...folds import LeakageError, read_folds, split_fold
 
 log = logging.getLogger("semaug.monkeynet")
-
-
-class SubjectLeakError(ValueError):
-    """A test subject of the fold would enter generator training."""
 
 
 @dataclass
@@ -35,36 +32,18 @@ class TrainingVideos:
     def __post_init__(self) -> None:
         leak = sorted(set(self.subjects) & set(self.excluded_subjects))
         if leak:
-            raise SubjectLeakError(f"test subject(s) {leak} in the generator's training videos")
+            raise LeakageError(f"test subject(s) {leak} in the generator's training videos")
         if not any(f.shape[0] >= 2 for f in self.frames):
             raise ValueError("generator training needs at least one video with two or more frames")
 
 
 def training_rows(folds: pd.DataFrame, fold: int) -> tuple[pd.DataFrame, list[str]]:
-    """Rows of fold ``fold``'s training videos and the fold's test subjects.
-
-    Fails loudly when the table is not subject-independent for this fold (a subject with videos
-    in fold ``fold`` and in another fold) or when the fold is empty.
-    """
-    missing = {"video_id", "subject", "path", "fold"} - set(folds.columns)
-    if missing:
-        raise ValueError(f"folds table lacks column(s) {sorted(missing)}")
-    subjects = folds["subject"].astype(str)
-    in_fold = folds["fold"].astype(int) == int(fold)
-    if not in_fold.any():
-        raise ValueError(f"fold {fold} has no videos in the folds table (folds: "
-                         f"{sorted(folds['fold'].unique().tolist())})")
-    test_subjects = sorted(set(subjects[in_fold]))
-    train = folds[~in_fold]
-    leak = sorted(set(subjects[~in_fold]) & set(test_subjects))
-    if leak:
-        raise SubjectLeakError(
-            f"fold {fold}: subject(s) {leak} have videos both in fold {fold} (test) and in its "
-            "training folds; the folds table is not subject-independent, refusing to train a "
-            "generator on test subjects")
-    if train.empty:
-        raise ValueError(f"fold {fold} leaves no training videos")
-    return train, test_subjects
+    """Rows of fold ``fold``'s training videos and the fold's test subjects (the split of
+    :func:`semaug.folds.split_fold`, which refuses a table that is not subject-independent)."""
+    if "path" not in folds.columns:
+        raise ValueError("folds table lacks column(s) ['path']")
+    train, test = split_fold(folds, fold)
+    return train, sorted(set(test["subject"].astype(str)))
 
 
 def resize_frames(frames: np.ndarray, size: int) -> torch.Tensor:
@@ -79,8 +58,7 @@ def resize_frames(frames: np.ndarray, size: int) -> torch.Tensor:
 
 def load_training_videos(folds_csv: str | Path, fold: int, image_size: int) -> TrainingVideos:
     """Decode fold ``fold``'s training clips (rows with fold != k of folds.csv)."""
-    folds = pd.read_csv(folds_csv, dtype={"subject": str, "video_id": str})
-    train, test_subjects = training_rows(folds, fold)
+    train, test_subjects = training_rows(read_folds(folds_csv), fold)
     frames = [resize_frames(load_clip(p).frames, image_size) for p in train["path"]]
     log.info("fold %d: %d training videos (%d frames) of %d subjects; %d test subjects excluded",
              fold, len(frames), sum(f.shape[0] for f in frames), train["subject"].nunique(),

@@ -220,13 +220,10 @@ def plot_losses(table: pd.DataFrame, path: str | Path, *, title: str = "") -> No
 
 def train_fold(folds_csv: str | Path, fold: int, out_dir: str | Path, options: dict[str, Any] | None,
                *, name: str = "monkeynet", dataset: str = "") -> TrainResult:
-    """Train generator ``name`` on the training videos of ``fold`` (fold != k rows of folds.csv).
-
-    ``name == "fomm"`` turns the first-order Jacobians on whatever the options say.
-    """
+    """Train generator ``name`` on the training videos of ``fold`` (fold != k rows of folds.csv):
+    the training entry point the catalog names for ``monkeynet`` and ``fomm`` (``options`` are
+    already resolved, ``first_order`` fixed on for fomm)."""
     opts = MonkeyNetOptions.from_dict(options)
-    if name == "fomm":
-        opts.first_order = True
     videos = load_training_videos(folds_csv, fold, opts.image_size)
     return train_generator(videos, opts, out_dir, name=name,
                            meta={"dataset": dataset, "fold": int(fold), "folds_csv": str(folds_csv)})
