@@ -3,16 +3,58 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
-from sklearn.model_selection import StratifiedGroupKFold
 
 log = logging.getLogger("semaug.folds")
 
 
+FOLDS_DTYPES = {"video_id": str, "subject": str, "label": str}
+
+
 class FoldError(ValueError):
     """The videos cannot be split as asked, or a split breaks an invariant."""
+
+
+class LeakageError(FoldError):
+    """Something trained for fold k (a plan, a generator, a manifest) uses a test subject or
+    test video of fold k."""
+
+
+def read_folds(path: str | Path) -> pd.DataFrame:
+    """folds.csv with string ids (subject "002" keeps its zeros)."""
+    return pd.read_csv(path, dtype=FOLDS_DTYPES, keep_default_na=False)
+
+
+def split_fold(folds: pd.DataFrame, fold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training rows, test rows) of fold ``fold``: the one split every stage uses.
+
+    Raises :class:`FoldError` for a fold that is not in the table or leaves nothing to train
+    on, and :class:`LeakageError` when a subject has videos on both sides (a folds table that
+    was edited or merged by hand).
+    """
+    for column in ("video_id", "subject", "fold"):
+        if column not in folds.columns:
+            raise FoldError(f"the folds table has no '{column}' column")
+    fold_of = folds["fold"].astype(int)
+    if int(fold) not in set(fold_of):
+        raise FoldError(f"fold {fold} is not in the folds table (folds: {sorted(set(fold_of))})")
+    is_test = fold_of == int(fold)
+    train, test = folds[~is_test].reset_index(drop=True), folds[is_test].reset_index(drop=True)
+    if train.empty:
+        raise FoldError(f"fold {fold} leaves no training videos")
+    check_no_leak(train["subject"], test, f"fold {fold}: the training part")
+    return train, test
+
+
+def check_no_leak(subjects: Iterable[str], test: pd.DataFrame, what: str) -> None:
+    """Raise :class:`LeakageError` if any of ``subjects`` is a test subject of ``test``."""
+    leaked = sorted((set(map(str, subjects)) - {""}) & set(test["subject"].astype(str)))
+    if leaked:
+        raise LeakageError(f"{what} uses test subject(s) {leaked}: refusing to train on them "
+                           f"(is folds.csv subject-independent?)")
 
 
 def assign_folds(videos: pd.DataFrame, n_folds: int, seed: int) -> pd.DataFrame:
@@ -23,6 +65,8 @@ def assign_folds(videos: pd.DataFrame, n_folds: int, seed: int) -> pd.DataFrame:
     for column in ("video_id", "subject", "label"):
         if column not in videos.columns:
             raise FoldError(f"the video table has no '{column}' column")
+    from sklearn.model_selection import StratifiedGroupKFold  # 2 s to import: only this stage
+
     videos = videos.sort_values("video_id", kind="stable").reset_index(drop=True)
     n_subjects = videos["subject"].nunique()
     if n_subjects < n_folds:

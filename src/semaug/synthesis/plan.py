@@ -17,29 +17,13 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from ..folds import LeakageError, read_folds, split_fold
+
 log = logging.getLogger(__name__)
 
 PLAN_COLUMNS = ["index", "label", "source_video", "source_subject", "source_path",
                 "driver_video", "driver_subject", "driver_path", "seed"]
 TARGET_COLUMNS = ["label", "n_train", "target", "deficit", "n_planned"]
-
-
-class LeakageError(RuntimeError):
-    """A plan uses a test subject (or video) of its fold as source or driver."""
-
-
-def read_folds(path: str) -> pd.DataFrame:
-    """folds.csv with string ids (subject "002" keeps its zeros)."""
-    return pd.read_csv(path, dtype={"video_id": str, "subject": str, "label": str},
-                       keep_default_na=False)
-
-
-def split_fold(folds: pd.DataFrame, fold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(training rows, test rows) of fold ``fold``."""
-    if fold not in set(folds["fold"].astype(int)):
-        raise ValueError(f"fold {fold} is not in the folds table (folds: {sorted(set(folds['fold']))})")
-    test = folds["fold"].astype(int) == fold
-    return folds[~test].reset_index(drop=True), folds[test].reset_index(drop=True)
 
 
 def class_targets(train: pd.DataFrame, balance: str | int = "max",
