@@ -29,3 +29,128 @@ def explain_config_error(config: dict[str, Any], schema_path: str | Path) -> str
         f"Every key, its allowed values and its default are in "
         f"workflow/schemas/{Path(schema_path).name}."
     )
+
+
+class ConfigError(ValueError):
+    """The config is valid against the schema but cannot run as it stands (a missing root,
+    an unknown classifier or scenario, bad generator options): the message names the key."""
+
+
+# Keys of the `train` block that size Snakemake jobs rather than the training itself.
+_JOB_KEYS = ("threads", "gpu", "by_model")
+
+
+def resolve_datasets(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each dataset's block with the defaults the schema cannot express filled in (the
+    landmark source by format); the config itself is left as it is. An unknown format is a
+    :class:`ConfigError` that lists the known ones."""
+    from .formats import default_landmarks, format_names
+
+    for name, ds in config["datasets"].items():
+        if ds["format"] not in format_names():
+            raise ConfigError(f"datasets.{name}.format: unknown format {ds['format']!r}; known: "
+                              f"{', '.join(format_names())} (a new one is a module in "
+                              f"src/semaug/datasets/)")
+    return {name: {**ds, "landmarks": ds.get("landmarks") or default_landmarks(ds["format"])}
+            for name, ds in config["datasets"].items()}
+
+
+def check_roots(datasets: dict[str, dict[str, Any]]) -> None:
+    """A real dataset's root must exist before any job runs (a demo root is rendered)."""
+    from .formats import layout_of
+
+    for name, ds in datasets.items():
+        if "demo" in ds or Path(ds["root"]).is_dir():
+            continue
+        raise ConfigError(
+            f"datasets.{name}.root: {ds['root']!r} does not exist. Expected a {ds['format']} "
+            f"tree there: {layout_of(ds['format'], ds['root'])}. Point `root` at your "
+            f"copy of the data (an absolute path works), or add `demo: {{}}` to render a demo "
+            f"dataset there."
+        )
+
+
+def models_for(config: dict[str, Any], ds: str) -> list[str]:
+    """Classifiers trained on dataset ``ds``: its own ``models``, else the top-level list."""
+    return list(config["datasets"][ds].get("models") or config["models"])
+
+
+def check_models(config: dict[str, Any]) -> None:
+    from .models import available_models  # lists the model files; imports no torch
+
+    known = available_models()
+    for ds in config["datasets"]:
+        for model in models_for(config, ds):
+            if model not in known:
+                raise ConfigError(
+                    f"datasets.{ds}.models / models: unknown classifier {model!r}; available: "
+                    f"{', '.join(known)} (a new one is a file in src/semaug/models/)")
+
+
+def check_scenarios(config: dict[str, Any]) -> None:
+    """Every configured scenario is in the catalog, and every ``generators.<name>`` block fits
+    the options its module declares."""
+    from . import catalog
+
+    known = catalog.scenarios()
+    for sc in config["scenarios"]:
+        try:
+            catalog.scenario(sc)
+        except KeyError as err:
+            raise ConfigError(f"scenarios: {err.args[0]}") from None
+    for name, block in (config.get("generators") or {}).items():
+        if name not in known or not known[name].renders:
+            rendering = [n for n, s in known.items() if s.renders]
+            raise ConfigError(f"generators.{name}: no generator or augmentation of that name; "
+                              f"known: {', '.join(rendering)}")
+        try:
+            catalog.resolve_options(name, block)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+
+
+def generator_options(config: dict[str, Any], gen: str) -> dict[str, Any]:
+    """Resolved options of rendering scenario ``gen`` (defaults from its module)."""
+    from . import catalog
+
+    return catalog.resolve_options(gen, (config.get("generators") or {}).get(gen))
+
+
+def train_settings(config: dict[str, Any], model: str) -> dict[str, Any]:
+    """The training settings of one classifier: the ``train`` block with ``by_model[model]``
+    applied, without the keys that only size Snakemake jobs. A training job depends on these
+    and nothing else of the block (so changing another model's settings reruns nothing)."""
+    train = dict(config.get("train") or {})
+    own = (train.get("by_model") or {}).get(model, {})
+    return {**{k: v for k, v in train.items() if k not in _JOB_KEYS}, **own}
+
+
+def train_gpu(config: dict[str, Any], visible: bool | None = None) -> int:
+    """The `gpu` resource of a training job: ``train.gpu``, where ``auto`` = 1 when this
+    machine shows an NVIDIA GPU (asked without importing torch), else 0."""
+    from .devices import gpu_visible
+
+    gpu = config["train"]["gpu"]
+    if gpu != "auto":
+        return int(gpu)
+    return int(gpu_visible() if visible is None else visible)
+
+
+def train_runtime_minutes(settings: dict[str, Any]) -> int:
+    """Cluster time limit of a training job: generous for its own epochs on a GPU."""
+    return 20 + 2 * int(settings["epochs"])
+
+
+def generator_runtime_minutes(options: dict[str, Any]) -> int:
+    """Cluster time limit of a generator training job: about 150 iterations a minute on a GPU."""
+    return 30 + int(options["iterations"]) // 150
+
+
+def check_config(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Everything the Snakefile checks after schema validation; returns the resolved
+    datasets. Raises :class:`ConfigError` with the key and the fix."""
+    datasets = resolve_datasets(config)
+    check_roots(datasets)
+    check_models(config)
+    check_scenarios(config)
+    return datasets

@@ -17,17 +17,9 @@ import pandas as pd  # noqa: E402
 
 from .clip import load_clip  # noqa: E402
 from .metrics import normalized_accuracy, row_normalize  # noqa: E402
+from .plotting import save_figure  # noqa: E402
 
 
-
-def save_figure(fig: plt.Figure, path: str | os.PathLike, **savefig: object) -> Path:
-    """Lay out, write (creating the folder) and close a figure; returns its path."""
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, **savefig)
-    plt.close(fig)
-    return path
 
 def summed_confusion(metrics_paths: Iterable[str | os.PathLike], level: str = "video"
                      ) -> tuple[np.ndarray, list[str]]:
@@ -71,7 +63,8 @@ def plot_confusion(counts: np.ndarray, labels: Sequence[str], path: str | os.Pat
 
 def plot_class_distribution(manifests: dict[tuple[int, str], pd.DataFrame],
                             classes: Sequence[str], path: str | os.PathLike, title: str = "") -> Path:
-    """Training videos per class for each scenario (mean over folds), real and synthetic stacked.
+    """Training videos per class for each scenario (mean over the folds given), real and
+    synthetic stacked: one fold's figure (class_counts) and the dataset's (class_distribution).
 
     ``manifests`` maps (fold, scenario) to a train_{scenario}.csv table.
     """
@@ -104,22 +97,26 @@ def _spread(n_frames: int, k: int) -> list[int]:
 
 def plot_samples(manifest: pd.DataFrame, folds: pd.DataFrame, path: str | os.PathLike,
                  *, rows: int = 4, frames: int = 4, title: str = "") -> Path:
-    """Original vs synthetic frames: per synthetic video (one per class first), the appearance
-    source (a real clip of its subject), the motion source (a real clip of the driver subject
-    with the same label, when there is one) and frames of the synthetic clip."""
+    """Original vs synthetic frames: per synthetic video (one per class first), the clip whose
+    face it shows (the source's first frame; for ``classic`` the driver's), the driving clip
+    it was made from (its apex) and frames of the synthetic clip. The clips are the ones the
+    manifest names (``source_video``, ``driver_video``), not look-alikes."""
+    from . import catalog
+
     is_synth = manifest["synthetic"].astype(str).str.lower().isin(["true", "1"])
     synth = manifest[is_synth].drop_duplicates("path")
+    missing = {"source_video", "driver_video"} - set(manifest.columns)
+    if len(synth) and missing:
+        raise ValueError(f"the manifest lacks {sorted(missing)}: it predates this version; "
+                         f"delete it and rerun the manifest rule")
     picked = synth.groupby("label", sort=False).head(1)
     picked = pd.concat([picked, synth.drop(picked.index)]).head(rows)
-    by_video = folds.set_index("video_id")["path"].to_dict() if "video_id" in folds else {}
+    path_of = folds.set_index("video_id")["path"].to_dict()
 
-    def real_clip(video: object, subject: object, label: str | None) -> str | None:
-        if isinstance(video, str) and video in by_video:
-            return by_video[video]
-        cand = folds[folds["subject"].astype(str) == str(subject)]
-        if label is not None and (cand["label"] == label).any():
-            cand = cand[cand["label"] == label]
-        return None if cand.empty else str(cand.iloc[0]["path"])
+    def real_clip(video: str) -> str:
+        if video not in path_of:
+            raise ValueError(f"video {video!r} of the manifest is not in the folds table")
+        return str(path_of[video])
 
     n_rows = max(len(picked), 1)
     fig, axes = plt.subplots(n_rows, frames + 2, figsize=(1.3 * (frames + 2), 1.45 * n_rows),
@@ -127,14 +124,12 @@ def plot_samples(manifest: pd.DataFrame, folds: pd.DataFrame, path: str | os.Pat
     for ax in axes.ravel():
         ax.axis("off")
     for r, row in enumerate(picked.itertuples(index=False)):
-        source = real_clip(getattr(row, "source_video", None), row.subject, None)
-        driver = real_clip(getattr(row, "driver_video", None), getattr(row, "driver_subject", ""),
-                           row.label)
-        for c, (clip_path, caption) in enumerate([(source, "appearance"), (driver, "motion")]):
-            if clip_path is not None:
-                clip = load_clip(clip_path)
-                axes[r, c].imshow(clip.frames[-1 if caption == "motion" else 0])
-                axes[r, c].set_title(caption, fontsize=7)
+        identity = catalog.scenario(row.origin).identity
+        shown = [(real_clip(getattr(row, f"{identity}_video")), 0, "appearance"),
+                 (real_clip(row.driver_video), -1, "motion")]
+        for c, (clip_path, t, caption) in enumerate(shown):
+            axes[r, c].imshow(load_clip(clip_path).frames[t])
+            axes[r, c].set_title(caption, fontsize=7)
         clip = load_clip(row.path)
         for c, t in enumerate(_spread(clip.n_frames, frames)):
             axes[r, 2 + c].imshow(clip.frames[t])
@@ -143,3 +138,62 @@ def plot_samples(manifest: pd.DataFrame, folds: pd.DataFrame, path: str | os.Pat
         axes[0, 0].text(0, 0.5, "no synthetic videos in this manifest", fontsize=8)
     fig.suptitle(title, fontsize=9)
     return save_figure(fig, path)
+
+
+def class_distribution_file(manifest_csvs: Sequence[str | os.PathLike], folds_csv: str | os.PathLike,
+                            dataset: dict, out_png: str | os.PathLike, title: str = "") -> Path:
+    """The ``class_distribution`` rule: every fold's manifests, classes in the dataset's order."""
+    from . import layout
+    from .folds import read_folds
+    from .metrics import class_order
+    from .synthesis.manifest import read_manifest
+
+    manifests = {}
+    for path in manifest_csvs:
+        where = layout.parse(path, layout.MANIFEST)
+        manifests[(where["k"], where["scenario"])] = read_manifest(str(path))
+    classes = class_order(dataset, read_folds(folds_csv)["label"])
+    return plot_class_distribution(manifests, classes, out_png, title=title)
+
+
+def confusion_figures_file(metrics_paths: Sequence[str | os.PathLike],
+                           out_pngs: Sequence[str | os.PathLike], title: str = "") -> list[Path]:
+    """The ``confusion_figures`` rule: one summed confusion matrix per scenario, each written
+    to the output whose path names that scenario."""
+    from . import layout
+
+    by_scenario: dict[str, list[str]] = {}
+    for path in metrics_paths:
+        by_scenario.setdefault(layout.parse(path, layout.TRAIN_METRICS)["scenario"], []).append(str(path))
+    written = []
+    for png in out_pngs:
+        scenario = layout.parse(png, layout.CONFUSION_FIGURE)["scenario"]
+        paths = by_scenario.get(scenario, [])
+        counts, labels = summed_confusion(paths)
+        written.append(plot_confusion(counts, labels, png, title=f"{title} · {scenario}\n"
+                                      f"video level, {len(paths)} runs summed"))
+    return written
+
+
+def samples_file(manifest_csv: str | os.PathLike, folds_csv: str | os.PathLike,
+                 out_png: str | os.PathLike, title: str = "") -> Path:
+    """The ``sample_grid`` rule."""
+    from .folds import read_folds
+    from .synthesis.manifest import read_manifest
+
+    return plot_samples(read_manifest(str(manifest_csv)), read_folds(folds_csv), out_png,
+                        title=title)
+
+
+def class_counts_file(manifest_csvs: dict[str, str], out_csv: str | os.PathLike,
+                      out_png: str | os.PathLike, *, fold: int = 0, title: str = "") -> pd.DataFrame:
+    """The ``class_counts`` rule: one fold's videos per class and scenario, as a table and as
+    the figure :func:`plot_class_distribution` draws for whole datasets."""
+    from .synthesis.manifest import class_counts, read_manifest
+
+    manifests = {s: read_manifest(p) for s, p in manifest_csvs.items()}
+    counts = class_counts(manifests)
+    counts.to_csv(out_csv)
+    classes = [c for c in counts.index if c != "total"]
+    plot_class_distribution({(fold, s): m for s, m in manifests.items()}, classes, out_png, title)
+    return counts

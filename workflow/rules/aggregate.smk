@@ -1,17 +1,15 @@
 # Everything the training jobs measured, gathered: the Table-13-shaped accuracy table per
 # dataset (mean ± sd over folds × seeds, Δ vs original, paired test), confusion matrices summed
 # over folds × seeds, class distributions per scenario and original-vs-synthetic frame grids.
-
-
 rule accuracy_table:
     input:
         metrics=[p for ds in DATASETS for p in train_metrics(ds)],
     output:
-        md="results/tables/accuracy.md",
-        csv="results/tables/accuracy.csv",
-        tex="results/tables/accuracy.tex",
+        md=results(layout.ACCURACY_TABLE, ext="md"),
+        csv=results(layout.ACCURACY_TABLE, ext="csv"),
+        tex=results(layout.ACCURACY_TABLE, ext="tex"),
         html=report(
-            "results/tables/accuracy.html",
+            results(layout.ACCURACY_TABLE, ext="html"),
             caption="../report/accuracy.rst",
             category="Accuracy",
             labels={"table": "normalized accuracy"},
@@ -19,8 +17,11 @@ rule accuracy_table:
     params:
         models={ds: models_for(ds) for ds in DATASETS},
         scenarios=config["scenarios"],
+        code=code("semaug.aggregate"),
     log:
-        "logs/aggregate/accuracy_table.log",
+        logs("aggregate/accuracy_table"),
+    benchmark:
+        benchmarks("aggregate/accuracy_table")
     threads: 1
     resources:
         mem_mb=1000,
@@ -38,7 +39,7 @@ rule confusion_figures:
     output:
         [
             report(
-                f"results/figures/confusion/{{ds}}/{{model}}_{sc}.png",
+                results(layout.CONFUSION_FIGURE, scenario=sc),
                 caption="../report/confusion.rst",
                 category="Confusion matrices",
                 subcategory="{ds}",
@@ -47,11 +48,11 @@ rule confusion_figures:
             for sc in config["scenarios"]
         ],
     params:
-        scenarios=config["scenarios"],
-    wildcard_constraints:
-        model="|".join(map(re.escape, available_models())),
+        code=code("semaug.figures"),
     log:
-        "logs/aggregate/confusion_{ds}_{model}.log",
+        logs("aggregate/confusion_{ds}_{model}"),
+    benchmark:
+        benchmarks("aggregate/confusion_{ds}_{model}")
     threads: 1
     resources:
         mem_mb=1000,
@@ -65,22 +66,23 @@ rule confusion_figures:
 
 rule class_distribution:
     input:
-        manifests=lambda wc: expand(
-            "results/{ds}/fold{k}/train_{sc}.csv", ds=wc.ds, k=fold_ids(), sc=config["scenarios"]
-        ),
-        folds="results/{ds}/folds.csv",
+        manifests=lambda wc: [m for k in fold_ids() for m in manifests(wc.ds, k)],
+        folds=results(layout.FOLDS),
     output:
         report(
-            "results/figures/class_distribution/{ds}.png",
+            results(layout.CLASS_DISTRIBUTION_FIGURE),
             caption="../report/class_distribution.rst",
             category="Data",
             subcategory="{ds}",
             labels={"dataset": "{ds}", "figure": "class distribution"},
         ),
     params:
-        dataset=lambda wc: dataset(wc.ds),
+        dataset=lambda wc: train_dataset(wc.ds),
+        code=code("semaug.figures"),
     log:
-        "logs/aggregate/class_distribution_{ds}.log",
+        logs("aggregate/class_distribution_{ds}"),
+    benchmark:
+        benchmarks("aggregate/class_distribution_{ds}")
     threads: 1
     resources:
         mem_mb=1000,
@@ -94,20 +96,24 @@ rule class_distribution:
 
 rule sample_grid:
     input:
-        manifest="results/{ds}/fold0/train_{scenario}.csv",
-        folds="results/{ds}/folds.csv",
+        manifest=lambda wc: results(layout.MANIFEST, ds=wc.ds, k=0, scenario=wc.scenario),
+        folds=results(layout.FOLDS),
     output:
         report(
-            "results/figures/samples/{ds}_{scenario}.png",
+            results(layout.SAMPLES_FIGURE),
             caption="../report/samples.rst",
             category="Synthetic samples",
             subcategory="{ds}",
             labels={"dataset": "{ds}", "scenario": "{scenario}"},
         ),
+    params:
+        code=code("semaug.figures"),
     wildcard_constraints:
-        scenario="|".join(map(re.escape, sample_scenarios())) or "^$",
+        scenario=_alternatives(rendering_scenarios()),
     log:
-        "logs/aggregate/samples_{ds}_{scenario}.log",
+        logs("aggregate/samples_{ds}_{scenario}"),
+    benchmark:
+        benchmarks("aggregate/samples_{ds}_{scenario}")
     threads: 1
     resources:
         mem_mb=1000,

@@ -1,13 +1,16 @@
+# Config validation, wildcards, path helpers and input functions. The facts they use live in
+# the library: the results layout (semaug.layout), the scenario catalog (semaug.catalog), the
+# config checks and defaults (semaug.config), the code each job runs (semaug.provenance).
 import os
 import re
-from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from semaug.config import explain_config_error
-from semaug.formats import LAYOUTS, default_landmarks
+from semaug import catalog, layout
+from semaug import config as semaug_config
 from semaug.models import available_models  # lists model files; imports no torch
+from semaug.provenance import code_version
 
 
 CONFIG_SCHEMA = os.path.normpath(os.path.join(workflow.current_basedir, "../schemas/config.schema.yaml"))
@@ -15,40 +18,59 @@ try:
     validate(config, schema=CONFIG_SCHEMA)
 except WorkflowError as err:
     # Snakemake's message dumps the whole schema; lead with the key path and the fix.
-    raise WorkflowError(explain_config_error(config, CONFIG_SCHEMA)) from err
+    raise WorkflowError(semaug_config.explain_config_error(config, CONFIG_SCHEMA)) from err
+try:
+    DATASETS = semaug_config.check_config(config)
+except semaug_config.ConfigError as err:
+    raise WorkflowError(str(err)) from None
 
 # envs/semaug.post-deploy.sh installs this checkout into the conda env of `--sdm conda`.
 os.environ.setdefault("SEMAUG_SRC", workflow.basedir)
-
-DATASETS = config["datasets"]
-for _ds in DATASETS.values():
-    _ds.setdefault("landmarks", default_landmarks(_ds["format"]))
+SCENARIOS = {name: catalog.scenario(name) for name in config["scenarios"]}
 
 
-def _check_roots():
-    """A real dataset's root must exist before any job runs (demo roots are rendered)."""
-    for name, ds in DATASETS.items():
-        if "demo" in ds or os.path.isdir(ds["root"]):
-            continue
-        raise WorkflowError(
-            f"datasets.{name}.root: {ds['root']!r} does not exist. Expected a {ds['format']} "
-            f"tree there: {LAYOUTS[ds['format']].format(root=ds['root'])}. Point `root` at your copy of the "
-            f"data (an absolute path works), or add `demo: {{}}` to render a demo dataset there."
-        )
-
-
-_check_roots()
+def _alternatives(names):
+    """A wildcard constraint matching exactly ``names`` (and nothing when there are none)."""
+    return "|".join(map(re.escape, names)) or "^$"
 
 
 wildcard_constraints:
-    ds="|".join(map(re.escape, DATASETS)) if DATASETS else "[^/]+",
+    ds=_alternatives(DATASETS),
     k=r"\d+",
     s=r"\d+",
     shard=r"\d+",
+    model=_alternatives(available_models()),
+    scenario=_alternatives(catalog.scenario_names()),
+    gen=_alternatives(catalog.scenario_names(catalog.GENERATOR) + catalog.scenario_names(catalog.AUGMENTATION)),
+
+
+# --- paths (PyPSA-Eur style): the layout's templates under results/, logs/, benchmarks ---
+
+
+def results(template, **wildcards):
+    """``results/<template>``; the wildcards given are filled in, the others stay wildcards."""
+    return layout.path(template, **wildcards)
+
+
+def logs(name):
+    return f"{layout.LOGS}/{name}.log"
+
+
+def benchmarks(name):
+    """The benchmark file beside a log: logs/<name>.log <-> results/benchmarks/<name>.tsv."""
+    return f"{layout.BENCHMARKS}/{name}.tsv"
+
+
+def code(*modules):
+    """Hash of the library code a job runs, for its `params`: editing that code reruns the job."""
+    return code_version(*modules)
+
+
+# --- datasets -------------------------------------------------------------------------------
 
 
 def dataset(ds):
-    """The validated config block of dataset `ds`."""
+    """The validated config block of dataset `ds` (defaults filled in)."""
     return DATASETS[ds]
 
 
@@ -70,68 +92,47 @@ def demo_by_root():
     return {os.path.normpath(dataset(ds)["root"]): ds for ds in demo_datasets()}
 
 
+def demo_of_root(root):
+    return dataset(demo_by_root()[os.path.normpath(root)])
+
+
+def index_settings(ds):
+    """What the index of `ds` depends on (its params): not the dataset's models or demo knobs."""
+    block = dataset(ds)
+    return {key: block.get(key) for key in ("format", "root", "classes", "subject_regex", "landmarks")}
+
+
 def face_shards(ds):
-    return expand("results/{ds}/faces/shard{shard}.csv", ds=ds, shard=range(config["faces"]["shards"]))
+    return [results(layout.FACE_SHARD, ds=ds, shard=i) for i in range(config["faces"]["shards"])]
 
 
 def fold_ids():
     return range(config["folds"])
 
 
-def final_outputs():
-    outputs = []
-    for ds in DATASETS:
-        outputs.append(f"results/{ds}/folds.csv")
-        if "demo" in dataset(ds):
-            outputs.append(f"results/{ds}/demo_contact_sheet.png")
-    outputs += aggregate_outputs()  # tables + figures (aggregate.smk); pulls in every training job
-    outputs += synthesis_outputs()  # class distributions + quality reports (synthesis.smk)
-    return outputs
-
-
-# --- classifiers: training jobs and their aggregation (train.smk, aggregate.smk) ---------
-
-BASELINE_SCENARIOS = ("original", "oversample")  # scenarios without synthetic videos
+# --- classifiers ------------------------------------------------------------------------------
 
 
 def models_for(ds):
     """Classifiers trained on `ds`: its own `models`, else the top-level list."""
-    return dataset(ds).get("models") or config["models"]
+    return semaug_config.models_for(config, ds)
 
 
-def _check_models():
-    known = available_models()
-    for ds in DATASETS:
-        for model in models_for(ds):
-            if model not in known:
-                raise WorkflowError(
-                    f"datasets.{ds}.models / models: unknown classifier {model!r}; available: "
-                    f"{', '.join(known)} (a new one is a file in src/semaug/models/)"
-                )
+def train_dataset(ds):
+    """What a training job needs of its dataset: the class order and the MobileNet head."""
+    block = dataset(ds)
+    return {key: block[key] for key in ("format", "classes", "mobilenet_head") if key in block}
 
 
-_check_models()
-
-
-def train_gpu():
-    """The `gpu` resource of a training job: `train.gpu`, where `auto` = 1 if this machine
-    shows an NVIDIA GPU (checked without importing torch), else 0."""
-    gpu = config["train"]["gpu"]
-    if gpu != "auto":
-        return gpu
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "unset") not in ("", "-1")
-    return int(visible and any(Path("/dev").glob("nvidia[0-9]*")))
-
-
-def train_dir(ds, k, model, scenario, s):
-    return f"results/{ds}/fold{k}/{model}/{scenario}/seed{s}"
+def train_settings(model):
+    return semaug_config.train_settings(config, model)
 
 
 def train_metrics(ds, model=None, scenario=None):
     """metrics.json of every (fold, model, scenario, seed) job of `ds` (optionally one model /
     scenario)."""
     return [
-        f"{train_dir(ds, k, m, sc, s)}/metrics.json"
+        results(layout.TRAIN_METRICS, ds=ds, k=k, model=m, scenario=sc, s=s)
         for k in fold_ids()
         for m in ([model] if model else models_for(ds))
         for sc in ([scenario] if scenario else config["scenarios"])
@@ -139,88 +140,78 @@ def train_metrics(ds, model=None, scenario=None):
     ]
 
 
-def sample_scenarios():
-    """Scenarios that add synthetic videos (their frames are shown in the report)."""
-    return [sc for sc in config["scenarios"] if sc not in BASELINE_SCENARIOS]
-
-
-def aggregate_outputs():
-    """Tables, confusion matrices, class distributions and sample grids: what `all` builds."""
-    outputs = [f"results/tables/accuracy.{ext}" for ext in ("md", "csv", "tex", "html")]
-    for ds in DATASETS:
-        outputs += [
-            f"results/figures/confusion/{ds}/{m}_{sc}.png"
-            for m in models_for(ds)
-            for sc in config["scenarios"]
-        ]
-        outputs.append(f"results/figures/class_distribution/{ds}.png")
-        outputs += [f"results/figures/samples/{ds}_{sc}.png" for sc in sample_scenarios()]
-    return outputs
-
-
-# --- learned generators (generators.smk) ---------------------------------------------------
-LEARNED_GENERATORS = ("monkeynet", "fomm")  # trained per fold by rule train_generator
-
-
-def generator_options(gen):
-    """Validated options of learned generator `gen` (fomm: its own block, Jacobians on)."""
-    options = dict(config["generators"][gen])
-    if gen == "fomm":
-        options["first_order"] = True
-    return options
-
-
-def generator_threads(wildcards):
-    """CPU threads of a synthesis job: a learned generator's `threads` option, else one."""
-    if wildcards.gen in LEARNED_GENERATORS:
-        return generator_options(wildcards.gen)["threads"]
-    return 1
-
-
-def generator_model(ds, k, gen):
-    """The trained model.pt that generator `gen` needs for fold `k` ([] for training-free ones)."""
-    if gen in LEARNED_GENERATORS:
-        return [f"results/{ds}/fold{k}/generators/{gen}/model.pt"]
-    return []
-
-
-def generator_runtime_minutes(gen):
-    """Cluster time limit of a training job: generous, about 150 iterations a minute on a GPU."""
-    return 30 + config["generators"][gen]["iterations"] // 150
-
-
-# --- synthesis: plans, synthetic videos, manifests, quality (synthesis.smk) ---------------
-SYNTHESIS_BASELINES = ("original", "oversample", "classic")  # scenarios that are not generators
-TRAINING_FREE_GENERATORS = ("landmark_warp",)
-KNOWN_GENERATORS = TRAINING_FREE_GENERATORS + tuple(LEARNED_GENERATORS)
-
-
-def _check_scenarios():
-    for sc in config["scenarios"]:
-        if sc not in SYNTHESIS_BASELINES + KNOWN_GENERATORS:
-            raise WorkflowError(
-                f"scenarios: unknown scenario {sc!r}; available: "
-                f"{', '.join(SYNTHESIS_BASELINES + KNOWN_GENERATORS)} (a new generator is a file "
-                f"in src/semaug/generators/ plus its name in common.smk)"
-            )
-
-
-_check_scenarios()
+def rendering_scenarios():
+    """Configured scenarios that add rendered videos (their frames are shown in the report)."""
+    return [name for name, sc in SCENARIOS.items() if sc.renders]
 
 
 def generator_scenarios():
     """Configured scenarios made by a generator (they get a quality report)."""
-    return [sc for sc in config["scenarios"] if sc in KNOWN_GENERATORS]
+    return [name for name, sc in SCENARIOS.items() if sc.is_generator]
+
+
+def manifests(ds, k):
+    return [results(layout.MANIFEST, ds=ds, k=k, scenario=sc) for sc in config["scenarios"]]
+
+
+# --- rendering scenarios: generators and augmentation ----------------------------------------
+
+
+def generator_options(gen):
+    """Resolved options of `gen` (its module's defaults + the config's block)."""
+    return semaug_config.generator_options(config, gen)
+
+
+def generator_threads(wildcards):
+    """CPU threads of a rendering job: a generator's `threads` option, else one."""
+    return generator_options(wildcards.gen).get("threads", 1)
+
+
+def is_learned(gen):
+    return catalog.scenario(gen).learned
+
+
+def learned_generators():
+    return [name for name in catalog.scenario_names(catalog.GENERATOR) if is_learned(name)]
+
+
+def generator_model(ds, k, gen):
+    """The trained model.pt that `gen` needs for fold `k` ([] for training-free ones)."""
+    return [results(layout.GENERATOR_MODEL, ds=ds, k=k, gen=gen)] if is_learned(gen) else []
+
+
+def generator_code(gen, *modules):
+    """Hash of the library code of a rendering job, the generator's own module included."""
+    return code(catalog.scenario(gen).module, *modules)
 
 
 def manifest_inputs(wc):
-    """What train_{scenario}.csv is built from: the folds, plus the plan or the synthetic videos."""
-    inputs = {"folds": f"results/{wc.ds}/folds.csv"}
-    if wc.scenario == "oversample":
-        inputs["plan"] = f"results/{wc.ds}/fold{wc.k}/synthesis_plan.csv"
-    elif wc.scenario != "original":
-        inputs["videos"] = f"results/{wc.ds}/fold{wc.k}/synthetic/{wc.scenario}/videos.csv"
+    """What train_{scenario}.csv is built from: the folds, plus the plan (oversample) or the
+    rendered videos."""
+    inputs = {"folds": results(layout.FOLDS, ds=wc.ds)}
+    sc = catalog.scenario(wc.scenario)
+    if sc.renders:
+        inputs["videos"] = results(layout.VIDEOS, ds=wc.ds, k=wc.k, gen=wc.scenario)
+    elif wc.scenario == "oversample":
+        inputs["plan"] = results(layout.PLAN, ds=wc.ds, k=wc.k)
     return inputs
+
+
+# --- what `all` builds --------------------------------------------------------------------------
+
+
+def aggregate_outputs():
+    """Tables, confusion matrices, class distributions and sample grids."""
+    outputs = [results(layout.ACCURACY_TABLE, ext=ext) for ext in ("md", "csv", "tex", "html")]
+    for ds in DATASETS:
+        outputs += [
+            results(layout.CONFUSION_FIGURE, ds=ds, model=m, scenario=sc)
+            for m in models_for(ds)
+            for sc in config["scenarios"]
+        ]
+        outputs.append(results(layout.CLASS_DISTRIBUTION_FIGURE, ds=ds))
+        outputs += [results(layout.SAMPLES_FIGURE, ds=ds, scenario=sc) for sc in rendering_scenarios()]
+    return outputs
 
 
 def synthesis_outputs():
@@ -229,6 +220,15 @@ def synthesis_outputs():
         path
         for ds in DATASETS
         for k in fold_ids()
-        for path in [f"results/{ds}/fold{k}/class_distribution.png"]
-        + [f"results/{ds}/fold{k}/synthetic/{gen}/quality.json" for gen in generator_scenarios()]
+        for path in [results(layout.FOLD_CLASS_FIGURE, ds=ds, k=k)]
+        + [results(layout.QUALITY, ds=ds, k=k, gen=gen) for gen in generator_scenarios()]
     ]
+
+
+def final_outputs():
+    outputs = []
+    for ds in DATASETS:
+        outputs.append(results(layout.FOLDS, ds=ds))
+        if "demo" in dataset(ds):
+            outputs.append(results(layout.DEMO_SHEET, ds=ds))
+    return outputs + aggregate_outputs() + synthesis_outputs()

@@ -1,18 +1,18 @@
 # The embedded demo: procedural facial-expression sequences rendered into the real CK+ / MUG
 # layouts, so that the real loaders (not a side door) read them.
-
-
 rule render_demo:
     output:
         sentinel="{demo_root}/.semaug_demo.json",
     params:
-        dataset=lambda wc: dataset(demo_by_root()[os.path.normpath(wc.demo_root)]),
+        format=lambda wc: demo_of_root(wc.demo_root)["format"],
+        demo=lambda wc: demo_of_root(wc.demo_root)["demo"],
+        code=code("semaug.demo.dataset"),
     wildcard_constraints:
-        demo_root="|".join(map(re.escape, demo_by_root())) or "^$",
+        demo_root=_alternatives(demo_by_root()),
     log:
-        "logs/demo/{demo_root}.log",
+        logs("demo/{demo_root}"),
     benchmark:
-        "results/benchmarks/demo/{demo_root}.tsv"
+        benchmarks("demo/{demo_root}")
     threads: 1
     resources:
         mem_mb=2000,
@@ -28,15 +28,19 @@ rule demo_contact_sheet:
         sentinel=lambda wc: demo_sentinel(wc.ds),
     output:
         report(
-            "results/{ds}/demo_contact_sheet.png",
+            results(layout.DEMO_SHEET),
             caption="../report/demo_contact_sheet.rst",
             category="Data",
             labels={"dataset": "{ds}", "figure": "demo contact sheet"},
         ),
     params:
-        dataset=lambda wc: dataset(wc.ds),
+        format=lambda wc: dataset(wc.ds)["format"],
+        root=lambda wc: dataset(wc.ds)["root"],
+        code=code("semaug.demo.sheet"),
     log:
-        "logs/demo/{ds}_contact_sheet.log",
+        logs("demo/{ds}_contact_sheet"),
+    benchmark:
+        benchmarks("demo/{ds}_contact_sheet")
     threads: 1
     resources:
         mem_mb=1000,

@@ -1,23 +1,21 @@
 # Aligned face crops + landmarks per video, cached as clips. Videos are spread over
 # `faces.shards` jobs (not one job per video) so a cluster is not flooded; each shard skips
 # clips already written, so a killed job resumes where it stopped.
-
-
 rule crop_faces:
     input:
-        index="results/{ds}/index.csv",
+        index=results(layout.INDEX),
     output:
-        table="results/{ds}/faces/shard{shard}.csv",
-        rejects="results/{ds}/faces/shard{shard}_rejects.csv",
+        table=results(layout.FACE_SHARD),
+        rejects=results(layout.FACE_SHARD_REJECTS),
     params:
-        dataset=lambda wc: dataset(wc.ds),
+        landmarks=lambda wc: dataset(wc.ds)["landmarks"],
         faces=config["faces"],
-        n_shards=config["faces"]["shards"],
-        clip_dir=lambda wc: f"results/{wc.ds}/faces/clips",
+        clip_dir=lambda wc: results(layout.FACE_CLIPS, ds=wc.ds),
+        code=code("semaug.faces"),
     log:
-        "logs/faces/{ds}_shard{shard}.log",
+        logs("faces/{ds}_shard{shard}"),
     benchmark:
-        "results/benchmarks/faces/{ds}_shard{shard}.tsv"
+        benchmarks("faces/{ds}_shard{shard}")
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
@@ -34,10 +32,14 @@ rule faces_table:
     input:
         shards=lambda wc: face_shards(wc.ds),
     output:
-        table="results/{ds}/faces.csv",
-        rejects="results/{ds}/faces_rejects.csv",
+        table=results(layout.FACES),
+        rejects=results(layout.FACES_REJECTS),
+    params:
+        code=code("semaug.faces.crop"),
     log:
-        "logs/faces/{ds}_table.log",
+        logs("faces/{ds}_table"),
+    benchmark:
+        benchmarks("faces/{ds}_table")
     threads: 1
     resources:
         mem_mb=500,

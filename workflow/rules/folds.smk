@@ -1,16 +1,17 @@
 # Subject-independent folds, stratified by class: no subject in two folds.
-
-
 rule folds:
     input:
-        faces="results/{ds}/faces.csv",
+        faces=results(layout.FACES),
     output:
-        folds="results/{ds}/folds.csv",
+        folds=results(layout.FOLDS),
     params:
         n_folds=config["folds"],
         seed=config["fold_seed"],
+        code=code("semaug.folds"),
     log:
-        "logs/folds/{ds}.log",
+        logs("folds/{ds}"),
+    benchmark:
+        benchmarks("folds/{ds}")
     threads: 1
     resources:
         mem_mb=500,

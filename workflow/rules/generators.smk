@@ -1,34 +1,34 @@
 # Learned generators (monkeynet; fomm = the same model with first-order Jacobians), trained per
-# fold on the fold's training subjects only: frame pairs (source, driving) of one training video
-# are reconstructed from the source frame and the keypoints of both. GPU jobs (`--resources
-# gpu=1` runs them one at a time); a killed job resumes from `resume.pt` beside `model.pt`.
-
-
+# fold on the fold's training subjects only, through the training entry point their module
+# names in the catalog. GPU jobs (`--resources gpu=1` runs them one at a time); a killed job
+# resumes from `resume.pt` beside `model.pt`.
 rule train_generator:
     input:
-        folds="results/{ds}/folds.csv",
+        folds=results(layout.FOLDS),
     output:
-        model="results/{ds}/fold{k}/generators/{gen}/model.pt",
-        losses="results/{ds}/fold{k}/generators/{gen}/losses.csv",
+        model=results(layout.GENERATOR_MODEL),
+        losses=results(layout.GENERATOR_LOSSES),
         plot=report(
-            "results/{ds}/fold{k}/generators/{gen}/losses.png",
+            results(layout.GENERATOR_LOSS_PLOT),
             caption="../report/generator_losses.rst",
             category="Generators",
             labels={"dataset": "{ds}", "fold": "{k}", "generator": "{gen}"},
         ),
     params:
         options=lambda wc: generator_options(wc.gen),
+        code=lambda wc: generator_code(wc.gen, catalog.scenario(wc.gen).train.split(":")[0]),
     wildcard_constraints:
-        gen="|".join(LEARNED_GENERATORS),
+        gen=_alternatives(learned_generators()),
     log:
-        "logs/generators/{ds}/fold{k}_{gen}.log",
+        logs("generators/{ds}/fold{k}_{gen}"),
     benchmark:
-        "results/benchmarks/generators/{ds}/fold{k}_{gen}.tsv"
-    threads: lambda wc: generator_options(wc.gen)["threads"]
+        benchmarks("generators/{ds}/fold{k}_{gen}")
+    threads: lambda wc: generator_options(wc.gen).get("threads", 1)
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 6000 * attempt,
-        runtime=lambda wc, attempt: generator_runtime_minutes(wc.gen) * attempt,
+        runtime=lambda wc, attempt: semaug_config.generator_runtime_minutes(generator_options(wc.gen))
+        * attempt,
     retries: 1
     conda:
         "../../envs/semaug.yaml"

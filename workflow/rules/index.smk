@@ -1,18 +1,17 @@
 # Raw layout -> one row per usable sequence; every rejected item with its reason.
-
-
 rule index:
     input:
         raw=lambda wc: raw_input(wc.ds),
     output:
-        index="results/{ds}/index.csv",
-        rejects="results/{ds}/index_rejects.csv",
+        index=results(layout.INDEX),
+        rejects=results(layout.INDEX_REJECTS),
     params:
-        dataset=lambda wc: dataset(wc.ds),
+        dataset=lambda wc: index_settings(wc.ds),
+        code=code("semaug.datasets"),
     log:
-        "logs/index/{ds}.log",
+        logs("index/{ds}"),
     benchmark:
-        "results/benchmarks/index/{ds}.tsv"
+        benchmarks("index/{ds}")
     threads: 1
     resources:
         mem_mb=2000,

@@ -1,21 +1,22 @@
 # Per fold: a plan of (source identity, driving video) pairs for the deficit classes, built from
-# the fold's training subjects only; the synthetic videos of each generator and of classic
-# augmentation; one training manifest per scenario; class counts before/after; and the
-# generators' self-reenactment quality on the fold's held-out videos.
-
-
+# the fold's training subjects only; the rendered videos of each generator and of classic
+# augmentation (one rule for both: the catalog says which module renders a scenario); one
+# training manifest per scenario; class counts before/after; and the generators'
+# self-reenactment quality on the fold's held-out videos.
 rule synthesis_plan:
     input:
-        folds="results/{ds}/folds.csv",
+        folds=results(layout.FOLDS),
     output:
-        plan="results/{ds}/fold{k}/synthesis_plan.csv",
-        targets="results/{ds}/fold{k}/synthesis_targets.csv",
+        plan=results(layout.PLAN),
+        targets=results(layout.TARGETS),
     params:
-        synthesis=config["synthesis"],
+        balance=config["synthesis"]["balance"],
+        seed=config["synthesis"]["seed"],
+        code=code("semaug.synthesis.plan"),
     log:
-        "logs/synthesis/{ds}/fold{k}_plan.log",
+        logs("synthesis/{ds}/fold{k}_plan"),
     benchmark:
-        "results/benchmarks/synthesis/{ds}/fold{k}_plan.tsv"
+        benchmarks("synthesis/{ds}/fold{k}_plan")
     threads: 1
     priority: 10  # inputs of training jobs: ready them first
     resources:
@@ -30,30 +31,32 @@ rule synthesis_plan:
 
 rule synthesize:
     input:
-        folds="results/{ds}/folds.csv",
-        plan="results/{ds}/fold{k}/synthesis_plan.csv",
+        folds=results(layout.FOLDS),
+        plan=results(layout.PLAN),
         model=lambda wc: generator_model(wc.ds, wc.k, wc.gen),
     output:
         # clips/{index}.npz|.mp4 beside it are not declared: kept across reruns (resumable)
-        videos="results/{ds}/fold{k}/synthetic/{gen}/videos.csv",
+        videos=results(layout.VIDEOS),
     params:
         options=lambda wc: generator_options(wc.gen),
-        synthesis=config["synthesis"],
-        clip_dir=lambda wc: f"results/{wc.ds}/fold{wc.k}/synthetic/{wc.gen}/clips",
-    wildcard_constraints:
-        gen="|".join(KNOWN_GENERATORS),
+        device=config["synthesis"]["device"],
+        batch_size=config["synthesis"]["batch_size"],
+        previews=config["synthesis"]["previews"],
+        preview_fps=config["synthesis"]["preview_fps"],
+        clip_dir=lambda wc: results(layout.SYNTHETIC_CLIPS, ds=wc.ds, k=wc.k, gen=wc.gen),
+        code=lambda wc: generator_code(wc.gen, "semaug.synthesis.render"),
     log:
-        "logs/synthesis/{ds}/fold{k}_{gen}.log",
+        logs("synthesis/{ds}/fold{k}_{gen}"),
     benchmark:
-        "results/benchmarks/synthesis/{ds}/fold{k}_{gen}.tsv"
+        benchmarks("synthesis/{ds}/fold{k}_{gen}")
     # One core for landmark_warp (~1000 frames/s on it): a 2-thread job on a 2-core machine
     # waits until every training job has finished, and its videos gate a quarter of them.
     threads: generator_threads
     priority: 10  # the training jobs wait on these videos
     resources:
-        gpu=lambda wc: 1 if wc.gen in LEARNED_GENERATORS else 0,
+        gpu=lambda wc: int(is_learned(wc.gen)),
         mem_mb=lambda wc, attempt: 4000 * attempt,
-        runtime=lambda wc: 120 if wc.gen in LEARNED_GENERATORS else 30,
+        runtime=lambda wc: 120 if is_learned(wc.gen) else 30,
     retries: 1
     conda:
         "../../envs/semaug.yaml"
@@ -61,43 +64,17 @@ rule synthesize:
         "../scripts/synthesize.py"
 
 
-rule augment_classic:
-    input:
-        folds="results/{ds}/folds.csv",
-        plan="results/{ds}/fold{k}/synthesis_plan.csv",
-    output:
-        videos="results/{ds}/fold{k}/synthetic/classic/videos.csv",
-    params:
-        options=config["generators"]["classic"],
-        synthesis=config["synthesis"],
-        clip_dir=lambda wc: f"results/{wc.ds}/fold{wc.k}/synthetic/classic/clips",
-    log:
-        "logs/synthesis/{ds}/fold{k}_classic.log",
-    benchmark:
-        "results/benchmarks/synthesis/{ds}/fold{k}_classic.tsv"
-    threads: 1
-    priority: 10  # inputs of training jobs: ready them first
-    resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
-        runtime=30,
-    retries: 1
-    conda:
-        "../../envs/semaug.yaml"
-    script:
-        "../scripts/augment_classic.py"
-
-
 rule manifest:
     input:
         unpack(manifest_inputs),
     output:
-        manifest="results/{ds}/fold{k}/train_{scenario}.csv",
-    wildcard_constraints:
-        scenario="|".join(SYNTHESIS_BASELINES + KNOWN_GENERATORS),
+        manifest=results(layout.MANIFEST),
+    params:
+        code=code("semaug.synthesis.manifest"),
     log:
-        "logs/synthesis/{ds}/fold{k}_manifest_{scenario}.log",
+        logs("synthesis/{ds}/fold{k}_manifest_{scenario}"),
     benchmark:
-        "results/benchmarks/synthesis/{ds}/fold{k}_manifest_{scenario}.tsv"
+        benchmarks("synthesis/{ds}/fold{k}_manifest_{scenario}")
     threads: 1
     priority: 10  # inputs of training jobs: ready them first
     resources:
@@ -112,13 +89,11 @@ rule manifest:
 
 rule class_counts:
     input:
-        manifests=lambda wc: expand(
-            "results/{ds}/fold{k}/train_{sc}.csv", ds=wc.ds, k=wc.k, sc=config["scenarios"]
-        ),
+        manifests=lambda wc: manifests(wc.ds, wc.k),
     output:
-        counts="results/{ds}/fold{k}/class_counts.csv",
+        counts=results(layout.CLASS_COUNTS),
         figure=report(
-            "results/{ds}/fold{k}/class_distribution.png",
+            results(layout.FOLD_CLASS_FIGURE),
             caption="../report/fold_class_distribution.rst",
             category="Data",
             subcategory="{ds}",
@@ -126,10 +101,11 @@ rule class_counts:
         ),
     params:
         scenarios=config["scenarios"],
+        code=code("semaug.figures"),
     log:
-        "logs/synthesis/{ds}/fold{k}_class_counts.log",
+        logs("synthesis/{ds}/fold{k}_class_counts"),
     benchmark:
-        "results/benchmarks/synthesis/{ds}/fold{k}_class_counts.tsv"
+        benchmarks("synthesis/{ds}/fold{k}_class_counts")
     threads: 1
     resources:
         mem_mb=1000,
@@ -143,16 +119,17 @@ rule class_counts:
 
 rule landmark_regressor:
     input:
-        folds="results/{ds}/folds.csv",
+        folds=results(layout.FOLDS),
     output:
-        model="results/{ds}/fold{k}/landmark_regressor/model.npz",
-        metrics="results/{ds}/fold{k}/landmark_regressor/metrics.json",
+        model=results(layout.REGRESSOR),
+        metrics=results(layout.REGRESSOR_METRICS),
     params:
-        synthesis=config["synthesis"],
+        regressor=config["synthesis"]["landmark_regressor"],
+        code=code("semaug.synthesis.landmark_regressor"),
     log:
-        "logs/synthesis/{ds}/fold{k}_landmark_regressor.log",
+        logs("synthesis/{ds}/fold{k}_landmark_regressor"),
     benchmark:
-        "results/benchmarks/synthesis/{ds}/fold{k}_landmark_regressor.tsv"
+        benchmarks("synthesis/{ds}/fold{k}_landmark_regressor")
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
@@ -166,14 +143,14 @@ rule landmark_regressor:
 
 rule synthesis_quality:
     input:
-        folds="results/{ds}/folds.csv",
-        regressor="results/{ds}/fold{k}/landmark_regressor/model.npz",
-        videos="results/{ds}/fold{k}/synthetic/{gen}/videos.csv",
+        folds=results(layout.FOLDS),
+        regressor=results(layout.REGRESSOR),
+        videos=results(layout.VIDEOS),
         model=lambda wc: generator_model(wc.ds, wc.k, wc.gen),
     output:
-        quality="results/{ds}/fold{k}/synthetic/{gen}/quality.json",
+        quality=results(layout.QUALITY),
         samples=report(
-            "results/{ds}/fold{k}/synthetic/{gen}/samples.png",
+            results(layout.QUALITY_SAMPLES),
             caption="../report/synthesis_samples.rst",
             category="Synthetic samples",
             subcategory="{ds}",
@@ -181,18 +158,20 @@ rule synthesis_quality:
         ),
     params:
         options=lambda wc: generator_options(wc.gen),
-        synthesis=config["synthesis"],
-    wildcard_constraints:
-        gen="|".join(KNOWN_GENERATORS),
+        device=config["synthesis"]["device"],
+        batch_size=config["synthesis"]["batch_size"],
+        quality_videos=config["synthesis"]["quality_videos"],
+        sample_frames=config["synthesis"]["sample_frames"],
+        code=lambda wc: generator_code(wc.gen, "semaug.synthesis.quality"),
     log:
-        "logs/synthesis/{ds}/fold{k}_{gen}_quality.log",
+        logs("synthesis/{ds}/fold{k}_{gen}_quality"),
     benchmark:
-        "results/benchmarks/synthesis/{ds}/fold{k}_{gen}_quality.tsv"
+        benchmarks("synthesis/{ds}/fold{k}_{gen}_quality")
     threads: generator_threads
     resources:
-        gpu=lambda wc: 1 if wc.gen in LEARNED_GENERATORS else 0,
+        gpu=lambda wc: int(is_learned(wc.gen)),
         mem_mb=lambda wc, attempt: 4000 * attempt,
-        runtime=lambda wc: 60 if wc.gen in LEARNED_GENERATORS else 15,
+        runtime=lambda wc: 60 if is_learned(wc.gen) else 15,
     retries: 1
     conda:
         "../../envs/semaug.yaml"

@@ -1,33 +1,31 @@
 # One classifier training job per (dataset, fold, model, scenario, seed): trains on the fold's
 # manifest for the scenario, tests on the fold's held-out videos. GPU jobs (gpu=1):
 # `--resources gpu=1` runs them one at a time. A killed job resumes from `resume.pt` in its
-# output directory.
-
-
+# output directory. Its params are its own model's settings only, so editing another model's
+# `train.by_model` entry (or the dataset's `models` list) reruns none of its jobs.
 rule train:
     input:
-        manifest="results/{ds}/fold{k}/train_{scenario}.csv",
-        folds="results/{ds}/folds.csv",
+        manifest=results(layout.MANIFEST),
+        folds=results(layout.FOLDS),
     output:
-        model="results/{ds}/fold{k}/{model}/{scenario}/seed{s}/model.pt",
-        history="results/{ds}/fold{k}/{model}/{scenario}/seed{s}/history.csv",
-        predictions="results/{ds}/fold{k}/{model}/{scenario}/seed{s}/predictions.csv",
-        metrics="results/{ds}/fold{k}/{model}/{scenario}/seed{s}/metrics.json",
+        model=results(layout.TRAIN_MODEL),
+        history=results(layout.TRAIN_HISTORY),
+        predictions=results(layout.TRAIN_PREDICTIONS),
+        metrics=results(layout.TRAIN_METRICS),
     params:
-        dataset=lambda wc: dataset(wc.ds),
-        train=config["train"],
-    wildcard_constraints:
-        model="|".join(map(re.escape, available_models())),
-        scenario=r"[A-Za-z0-9_-]+",
+        dataset=lambda wc: train_dataset(wc.ds),
+        train=lambda wc: train_settings(wc.model),
+        code=lambda wc: code("semaug.training", f"semaug.models.{wc.model}"),
     log:
-        "logs/train/{ds}/fold{k}/{model}_{scenario}_seed{s}.log",
+        logs("train/{ds}/fold{k}/{model}_{scenario}_seed{s}"),
     benchmark:
-        "results/benchmarks/train/{ds}/fold{k}_{model}_{scenario}_seed{s}.tsv"
+        benchmarks("train/{ds}/fold{k}/{model}_{scenario}_seed{s}")
     threads: config["train"]["threads"]
     resources:
-        gpu=train_gpu(),  # 1 unless `train.gpu` says otherwise
+        gpu=semaug_config.train_gpu(config),  # 1 unless `train.gpu` says otherwise
         mem_mb=lambda wc, attempt: 8000 * attempt,
-        runtime=lambda wc, attempt: (20 + 2 * config["train"]["epochs"]) * attempt,
+        runtime=lambda wc, attempt: semaug_config.train_runtime_minutes(train_settings(wc.model))
+        * attempt,
     retries: 1
     conda:
         "../../envs/semaug.yaml"

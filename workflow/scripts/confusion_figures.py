@@ -1,10 +1,7 @@
-from semaug.figures import plot_confusion, summed_confusion
-from semaug.runlog import log_to
+from semaug.figures import confusion_figures_file
+from semaug.runlog import log_to, snakemake_job
 
+snakemake = snakemake_job(globals(), "confusion_figures", ds="ck_demo", model="cnn")
 log_to(snakemake.log[0])
-wc = snakemake.wildcards
-for scenario, png in zip(snakemake.params.scenarios, snakemake.output):
-    paths = [p for p in snakemake.input.metrics if f"/{wc.model}/{scenario}/seed" in p]
-    counts, labels = summed_confusion(paths)
-    plot_confusion(counts, labels, png,
-                   title=f"{wc.ds} · {wc.model} · {scenario}\nvideo level, {len(paths)} runs summed")
+confusion_figures_file(snakemake.input.metrics, list(snakemake.output),
+                       title=f"{snakemake.wildcards.ds} · {snakemake.wildcards.model}")

@@ -1,21 +1,11 @@
-import pandas as pd
+from semaug.faces import crop_shard_file
+from semaug.runlog import log_to, snakemake_job
 
-from semaug.runlog import log_to
-from semaug.faces import crop_shard
-
+snakemake = snakemake_job(globals(), "crop_faces", ds="ck_demo", shard=0)
 log_to(snakemake.log[0])
 faces = snakemake.params.faces
-table, rejects = crop_shard(
-    pd.read_csv(snakemake.input.index, dtype={"subject": str, "video_id": str}),
-    shard=int(snakemake.wildcards.shard),
-    n_shards=snakemake.params.n_shards,
-    clip_dir=snakemake.params.clip_dir,
-    backend=snakemake.params.dataset["landmarks"],
-    size=faces["size"],
-    max_missing=faces["max_missing"],
-    device=faces["device"],
-    batch_size=faces["batch_size"],
-    preview_fps=faces["preview_fps"],
-)
-table.to_csv(snakemake.output.table, index=False)
-rejects.to_csv(snakemake.output.rejects, index=False)
+crop_shard_file(snakemake.input.index, snakemake.output.table, snakemake.output.rejects,
+                shard=int(snakemake.wildcards.shard), n_shards=faces["shards"],
+                clip_dir=snakemake.params.clip_dir, backend=snakemake.params.landmarks,
+                size=faces["size"], max_missing=faces["max_missing"], device=faces["device"],
+                batch_size=faces["batch_size"], preview_fps=faces["preview_fps"])

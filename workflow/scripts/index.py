@@ -1,13 +1,6 @@
-from semaug.runlog import log_to
-from semaug.datasets import build_index, write_index
+from semaug.datasets import build_index_file
+from semaug.runlog import log_to, snakemake_job
 
-log = log_to(snakemake.log[0])
-ds = snakemake.params.dataset
-index, rejects = build_index(
-    ds["format"],
-    ds["root"],
-    classes=ds.get("classes"),
-    subject_regex=ds["subject_regex"],
-    landmarks=ds["landmarks"],
-)
-write_index(index, rejects, snakemake.output.index, snakemake.output.rejects)
+snakemake = snakemake_job(globals(), "index", ds="ck_demo")
+log_to(snakemake.log[0])
+build_index_file(snakemake.params.dataset, snakemake.output.index, snakemake.output.rejects)

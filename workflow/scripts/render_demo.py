@@ -1,6 +1,7 @@
-from semaug.runlog import log_to
 from semaug.demo import render_dataset
+from semaug.runlog import log_to, snakemake_job
 
+snakemake = snakemake_job(globals(), "render_demo", demo_root="results/demo/ckplus")
 log_to(snakemake.log[0])
-ds = snakemake.params.dataset
-render_dataset(ds["format"], ds["root"], sentinel=snakemake.output.sentinel, **ds["demo"])
+render_dataset(snakemake.params.format, snakemake.wildcards.demo_root,
+               sentinel=snakemake.output.sentinel, **snakemake.params.demo)

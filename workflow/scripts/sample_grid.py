@@ -1,11 +1,8 @@
-import pandas as pd
+from semaug.figures import samples_file
+from semaug.runlog import log_to, snakemake_job
 
-from semaug.figures import plot_samples
-from semaug.runlog import log_to
-
+snakemake = snakemake_job(globals(), "sample_grid", ds="ck_demo", scenario="landmark_warp")
 log_to(snakemake.log[0])
-dtypes = {"label": str, "subject": str, "driver_subject": str, "video_id": str}
 wc = snakemake.wildcards
-plot_samples(pd.read_csv(snakemake.input.manifest, dtype=dtypes),
-             pd.read_csv(snakemake.input.folds, dtype=dtypes), snakemake.output[0],
+samples_file(snakemake.input.manifest, snakemake.input.folds, snakemake.output[0],
              title=f"{wc.ds} · {wc.scenario} (fold 0): appearance, motion, synthetic frames")

@@ -1,19 +1,11 @@
-import torch
+from semaug.runlog import log_to, snakemake_job
+from semaug.synthesis.quality import quality_job
 
-from semaug.generators import build_generator
-from semaug.runlog import log_to
-from semaug.synthesis.quality import quality_file
-
-log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
-synth = snakemake.params.synthesis
-generator = build_generator(
-    snakemake.wildcards.gen, snakemake.params.options,
-    checkpoint=(snakemake.input.model or [None])[0], device=synth["device"],
-)
-quality_file(
-    generator, snakemake.input.folds, int(snakemake.wildcards.k), snakemake.input.regressor,
-    snakemake.input.videos, snakemake.output.quality, snakemake.output.samples,
-    max_videos=synth["quality_videos"], batch_size=synth["batch_size"],
-    sample_frames=synth["sample_frames"],
-)
+snakemake = snakemake_job(globals(), "synthesis_quality", ds="ck_demo", k=0, gen="landmark_warp")
+log_to(snakemake.log[0], threads=snakemake.threads)
+p = snakemake.params
+quality_job(snakemake.wildcards.gen, p.options, snakemake.input.folds, int(snakemake.wildcards.k),
+            snakemake.input.regressor, snakemake.input.videos, snakemake.output.quality,
+            snakemake.output.samples, checkpoint=(snakemake.input.model or [None])[0],
+            device=p.device, max_videos=p.quality_videos, batch_size=p.batch_size,
+            sample_frames=p.sample_frames)

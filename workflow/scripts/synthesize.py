@@ -1,15 +1,10 @@
-import torch
-
-from semaug.runlog import log_to
+from semaug.runlog import log_to, snakemake_job
 from semaug.synthesis.render import synthesize_file
 
-log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
-synth = snakemake.params.synthesis
-synthesize_file(
-    snakemake.wildcards.gen, snakemake.params.options, snakemake.input.folds,
-    int(snakemake.wildcards.k), snakemake.input.plan, snakemake.output.videos,
-    snakemake.params.clip_dir, checkpoint=(snakemake.input.model or [None])[0],
-    device=synth["device"], batch_size=synth["batch_size"], previews=synth["previews"],
-    preview_fps=synth["preview_fps"],
-)
+snakemake = snakemake_job(globals(), "synthesize", ds="ck_demo", k=0, gen="landmark_warp")
+log_to(snakemake.log[0], threads=snakemake.threads)
+p = snakemake.params
+synthesize_file(snakemake.wildcards.gen, p.options, snakemake.input.folds,
+                int(snakemake.wildcards.k), snakemake.input.plan, snakemake.output.videos,
+                p.clip_dir, checkpoint=(snakemake.input.model or [None])[0], device=p.device,
+                batch_size=p.batch_size, previews=p.previews, preview_fps=p.preview_fps)

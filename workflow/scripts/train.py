@@ -1,20 +1,12 @@
 import os
 
-import torch
+from semaug.runlog import log_to, snakemake_job
+from semaug.training import train_job_file
 
-from semaug.runlog import log_to
-from semaug.training import TrainConfig, train_job
-
-log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+snakemake = snakemake_job(globals(), "train", ds="ck_demo", k=0, model="cnn", scenario="original", s=0)
+log_to(snakemake.log[0], threads=snakemake.threads)
 wc = snakemake.wildcards
-train_job(
-    manifest=snakemake.input.manifest,
-    folds=snakemake.input.folds,
-    fold=int(wc.k),
-    model_name=wc.model,
-    dataset=snakemake.params.dataset,
-    cfg=TrainConfig.from_config(snakemake.params.train, wc.model),
-    seed=int(wc.s),
-    out_dir=os.path.dirname(snakemake.output.metrics),
-)
+train_job_file(manifest=snakemake.input.manifest, folds=snakemake.input.folds, fold=int(wc.k),
+               model_name=wc.model, dataset=snakemake.params.dataset,
+               settings=snakemake.params.train, seed=int(wc.s),
+               out_dir=os.path.dirname(snakemake.output.metrics))

@@ -1,18 +1,10 @@
-import torch
+import os
 
-from semaug.runlog import log_to
+from semaug.catalog import train_entry
+from semaug.runlog import log_to, snakemake_job
 
-log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
-
-from semaug.generators.monkeynet.train import train_fold  # noqa: E402 - after the log is set up
-
+snakemake = snakemake_job(globals(), "train_generator", ds="ck_demo", k=0, gen="monkeynet")
+log_to(snakemake.log[0], threads=snakemake.threads)
 wc = snakemake.wildcards
-train_fold(
-    snakemake.input.folds,
-    int(wc.k),
-    out_dir=snakemake.output.model.rsplit("/", 1)[0],
-    options=snakemake.params.options,
-    name=wc.gen,
-    dataset=wc.ds,
-)
+train_entry(wc.gen)(snakemake.input.folds, int(wc.k), out_dir=os.path.dirname(snakemake.output.model),
+                    options=snakemake.params.options, name=wc.gen, dataset=wc.ds)

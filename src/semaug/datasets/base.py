@@ -8,6 +8,8 @@ files is the same for every format and lives in :mod:`semaug.datasets.index`.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,7 +100,26 @@ def register(cls: type[DatasetFormat]) -> type[DatasetFormat]:
     return cls
 
 
+# Modules of this package that hold shared code, not formats.
+HELPER_MODULES = frozenset({"base", "files", "frames", "index", "read"})
+_DISCOVERED = False
+
+
+def _discover() -> None:
+    """Import every format module of the package once (their decorators register them), so
+    a new format is one new file."""
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    _DISCOVERED = True
+    package = __name__.rpartition(".")[0]
+    for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
+        if info.name not in HELPER_MODULES and not info.name.startswith("_"):
+            importlib.import_module(f"{package}.{info.name}")
+
+
 def get_format(name: str) -> DatasetFormat:
+    _discover()
     try:
         return _FORMATS[name]
     except KeyError:
@@ -108,4 +129,11 @@ def get_format(name: str) -> DatasetFormat:
 
 
 def format_names() -> list[str]:
+    _discover()
     return sorted(_FORMATS)
+
+
+def default_landmarks(fmt: str) -> str:
+    """Landmark backend when the config names none: the dataset's own files where the layout
+    can ship them (CK+; MUG's optional side files), else the FAN detector."""
+    return "dataset" if get_format(fmt).ships_landmarks else "face_alignment"

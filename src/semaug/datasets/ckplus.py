@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..classes import CKPLUS_CODES
-from ..formats import LAYOUTS
 from .base import Candidate, DatasetError, DatasetFormat, Reject, Scan, register
 from .files import find_tree, list_dir, safe_id, subdirs
 
@@ -23,7 +22,10 @@ FPS = 30.0  # the capture rate reported for CK+
 @register
 class CKPlus(DatasetFormat):
     name = "ckplus"
-    layout = LAYOUTS["ckplus"]
+    layout = (
+        "cohn-kanade-images/<subject>/<sequence>/*.png and Emotion/ under {root} (nested unzip "
+        "folders like extended-cohn-kanade-images/cohn-kanade-images are accepted)"
+    )
     ships_landmarks = True
     landmarks_hint = "set `landmarks: face_alignment` to detect landmarks instead"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..formats import LAYOUTS
 from ..video import VIDEO_EXTENSIONS
 from .base import Candidate, DatasetError, DatasetFormat, Reject, Scan, register
 from .files import list_dir, safe_id, subdirs
@@ -24,7 +23,10 @@ FRAME_FOLDER_FPS = 30.0
 @register
 class Folder(DatasetFormat):
     name = "folder"
-    layout = LAYOUTS["folder"]
+    layout = (
+        "<class>/<video file (" + ", ".join(VIDEO_EXTENSIONS) + ")> or "
+        "<class>/<frame folder>/<images> under {root}"
+    )
 
     def default_classes(self, root: Path) -> list[str]:
         return [d.name for d in subdirs(root)]

@@ -230,3 +230,15 @@ def _landmarks_problem(
     except FrameError as err:
         return Reject(candidate.source, "bad landmarks", str(err))
     return None
+
+
+def build_index_file(settings: dict, index_csv: str | os.PathLike,
+                     rejects_csv: str | os.PathLike) -> pd.DataFrame:
+    """The ``index`` rule: index a dataset from its config block (``format``, ``root``,
+    ``classes``, ``subject_regex``, ``landmarks``) and write both tables."""
+    index, rejects = build_index(
+        settings["format"], settings["root"], classes=settings.get("classes"),
+        subject_regex=settings.get("subject_regex") or DEFAULT_SUBJECT_REGEX,
+        landmarks=settings.get("landmarks") or "dataset")
+    write_index(index, rejects, index_csv, rejects_csv)
+    return index

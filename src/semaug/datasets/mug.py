@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 from ..classes import MUG_EXCLUDED
-from ..formats import LAYOUTS
 from .base import Candidate, DatasetError, DatasetFormat, Scan, register
 from .files import find_tree, safe_id, subdirs
 
@@ -27,7 +26,10 @@ FPS = 19.0  # nominal rate of the MUG recordings
 @register
 class MUG(DatasetFormat):
     name = "mug"
-    layout = LAYOUTS["mug"]
+    layout = (
+        "subjects3/<subject>/[session<N>/]<expression>/take<NNN>/img_<NNNN>.jpg under {root} "
+        "(a single extra folder level from unzipping is accepted)"
+    )
     ships_landmarks = True
     landmarks_hint = "the plain MUG release has no landmark files: use `landmarks: face_alignment`"
     excluded_classes = MUG_EXCLUDED

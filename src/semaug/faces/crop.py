@@ -194,3 +194,13 @@ def merge_shards(shard_csvs: list[str | os.PathLike], table_csv: str | os.PathLi
     log.info("merged %d shards: %d videos (%d frames without a face), %d rejected -> %s",
              len(shard_csvs), len(table), int(table["n_missing"].sum()), len(rejected), table_csv)
     return table, rejected
+
+
+def crop_shard_file(index_csv: str | os.PathLike, table_csv: str | os.PathLike,
+                    rejects_csv: str | os.PathLike, **options: Any) -> pd.DataFrame:
+    """The ``crop_faces`` rule: :func:`crop_shard` on the index, both tables written."""
+    index = pd.read_csv(index_csv, dtype={"subject": str, "video_id": str})
+    table, rejects = crop_shard(index, **options)
+    table.to_csv(table_csv, index=False)
+    rejects.to_csv(rejects_csv, index=False)
+    return table

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,7 +96,7 @@ def sample_grid(videos: pd.DataFrame, out_png: str, *, n_frames: int = 6, title:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..figures import save_figure
+    from ..plotting import save_figure
 
     firsts = videos.groupby("label", sort=True).head(1)
     n_rows = max(1, 2 * len(firsts))
@@ -143,3 +144,15 @@ def quality_file(generator: Generator, folds_csv: str, fold: int, regressor_path
     sample_grid(read_plan(videos_csv), out_png, n_frames=sample_frames,
                 title=f"{generator.name}, fold {fold}: source, driver, synthetic")
     return result
+
+
+def quality_job(name: str, options: dict, folds_csv: str, fold: int, regressor_path: str,
+                videos_csv: str, out_json: str, out_png: str, *, checkpoint: str | None = None,
+                device: str = "auto", **kwargs: Any) -> dict:
+    """The ``synthesis_quality`` rule for scenario ``name``: build its generator, then
+    :func:`quality_file`."""
+    from ..generators import build_generator
+
+    generator = build_generator(name, options, checkpoint=checkpoint, device=device)
+    return quality_file(generator, folds_csv, fold, regressor_path, videos_csv, out_json,
+                        out_png, **kwargs)
