@@ -1,21 +1,24 @@
 import copy
-from pathlib import Path
 
 import pytest
-import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from semaug.config import explain_config_error
-
-REPO = Path(__file__).resolve().parents[1]
-SCHEMA = str(REPO / "workflow/schemas/config.schema.yaml")
-DEMO = yaml.safe_load((REPO / "config/config.yaml").read_text())
+from semaug import config as semaug_config
+from semaug.config import ConfigError, explain_config_error
+from semaug.devices import gpu_visible
 
 
-def test_demo_config_is_valid_and_defaults_are_filled():
-    config = copy.deepcopy(DEMO)
-    validate(config, schema=SCHEMA)
+@pytest.fixture
+def demo(demo_config, schema_path):
+    """The demo config with the schema's defaults filled in, as the Snakefile sees it."""
+    config = copy.deepcopy(demo_config)
+    validate(config, schema=schema_path)
+    return config
+
+
+def test_demo_config_is_valid_and_defaults_are_filled(demo):
+    config = demo
     assert config["fold_seed"] == 0
     assert config["faces"]["max_missing"] == 0.2
     assert config["datasets"]["ck_demo"]["subject_regex"]
@@ -29,9 +32,9 @@ def test_landmark_backend_defaults_by_format():
     assert default_landmarks("folder") == "face_alignment"
 
 
-def test_minimal_user_config_gets_all_defaults():
+def test_minimal_user_config_gets_all_defaults(schema_path):
     config = {"datasets": {"mine": {"format": "folder", "root": "/data/videos"}}}
-    validate(config, schema=SCHEMA)
+    validate(config, schema=schema_path)
     assert config["folds"] == 5 and config["seeds"] == [0]
     assert "landmarks" not in config["datasets"]["mine"]  # filled per format by the Snakefile
     assert config["faces"]["size"] == 64
@@ -43,19 +46,80 @@ def test_minimal_user_config_gets_all_defaults():
         (lambda c: c["datasets"]["ck_demo"].update(landmark="dataset"), "datasets.ck_demo",
          "'landmark' was unexpected"),
         (lambda c: c.update(folds="five"), "folds", "not of type 'integer'"),
-        (lambda c: c["datasets"]["ck_demo"].update(format="avi"), "datasets.ck_demo.format",
-         "is not one of"),
         (lambda c: c["faces"].update(size=4), "faces.size", "less than the minimum"),
         (lambda c: c.update(colour="red"), "(top level)", "'colour' was unexpected"),
     ],
 )
-def test_bad_config_names_the_key(mutate, where, what):
-    config = copy.deepcopy(DEMO)
+def test_bad_config_names_the_key(mutate, where, what, demo_config, schema_path):
+    config = copy.deepcopy(demo_config)
     mutate(config)
     with pytest.raises(WorkflowError):
-        validate(copy.deepcopy(config), schema=SCHEMA)
-    message = explain_config_error(config, SCHEMA)
+        validate(copy.deepcopy(config), schema=schema_path)
+    message = explain_config_error(config, schema_path)
     assert f"`{where}`" in message and what in message
+
+
+def test_the_demo_passes_the_checks_after_the_schema(demo):
+    datasets = semaug_config.check_config(demo)
+    assert set(datasets) == {"ck_demo", "mug_demo"}
+    assert all(ds["landmarks"] == "dataset" for ds in datasets.values())
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda c: c["datasets"]["ck_demo"].update(format="avi"),
+         "datasets.ck_demo.format: unknown format 'avi'; known: ckplus, folder, mug"),
+        (lambda c: c["datasets"]["ck_demo"].update(models=["cnn", "vgg"]),
+         "unknown classifier 'vgg'"),
+        (lambda c: c.update(scenarios=["original", "stylegan"]),
+         "scenarios: unknown scenario 'stylegan'"),
+        (lambda c: c.update(generators={"landmark_warp": {"lamda": 1}}),
+         "generators.landmark_warp.lamda: unknown option"),
+        (lambda c: c.update(generators={"classic": {"flip_p": "often"}}),
+         "generators.classic.flip_p: expected float"),
+        (lambda c: c.update(generators={"oversample": {}}),
+         "generators.oversample: no generator or augmentation of that name"),
+        (lambda c: c["datasets"].update(real={"format": "mug", "root": "/nowhere/mug"}),
+         "datasets.real.root: '/nowhere/mug' does not exist"),
+    ],
+)
+def test_checks_after_the_schema_name_the_key(demo, mutate, message):
+    mutate(demo)
+    with pytest.raises(ConfigError) as err:
+        semaug_config.check_config(demo)
+    assert message in str(err.value)
+
+
+def test_dataset_defaults_do_not_rewrite_the_config(schema_path):
+    config = {"datasets": {"v": {"format": "folder", "root": "."}, "c": {"format": "ckplus", "root": "."}}}
+    validate(config, schema=schema_path)
+    resolved = semaug_config.resolve_datasets(config)
+    assert resolved["v"]["landmarks"] == "face_alignment" and resolved["c"]["landmarks"] == "dataset"
+    assert "landmarks" not in config["datasets"]["v"]
+
+
+def test_a_training_job_sees_only_its_own_models_settings(demo):
+    cnn, mobilenet = (semaug_config.train_settings(demo, m) for m in ("cnn", "mobilenet"))
+    assert cnn["image_size"] == demo["train"]["by_model"]["cnn"]["image_size"]
+    assert "by_model" not in cnn and "threads" not in cnn and "gpu" not in cnn
+    demo["train"]["by_model"]["mobilenet"]["epochs"] = 99
+    assert semaug_config.train_settings(demo, "cnn") == cnn  # another model's change: no effect
+    assert semaug_config.train_settings(demo, "mobilenet")["epochs"] == 99 != mobilenet["epochs"]
+    assert semaug_config.train_runtime_minutes({"epochs": 50}) == 120
+
+
+def test_gpu_resource_follows_the_device_nodes(tmp_path, demo):
+    assert not gpu_visible(tmp_path, environ={})
+    (tmp_path / "nvidia0").touch()
+    assert gpu_visible(tmp_path, environ={})
+    assert not gpu_visible(tmp_path, environ={"CUDA_VISIBLE_DEVICES": ""})
+    assert not gpu_visible(tmp_path, environ={"CUDA_VISIBLE_DEVICES": "-1"})
+    demo["train"]["gpu"] = "auto"
+    assert semaug_config.train_gpu(demo, visible=True) == 1
+    assert semaug_config.train_gpu(demo, visible=False) == 0
+    demo["train"]["gpu"] = 1
+    assert semaug_config.train_gpu(demo, visible=False) == 1
 
 
 @pytest.mark.slow

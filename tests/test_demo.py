@@ -23,7 +23,7 @@ from semaug.demo.sequence import landmark_trajectory
 from semaug.demo.sheet import MAX_SUBJECTS, sheet_size
 from semaug.ibug import FLIP_PERMUTATION
 
-SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+from conftest import SCHEMA
 # Small, quick renders; noise kept at the default so the checks see what the loaders will see.
 CK = dict(subjects=4, seed=3, width=160, height=120, min_frames=3, max_frames=6, unlabelled=0.25)
 MUG = dict(subjects=3, seed=5, width=96, height=96, min_frames=3, max_frames=5)

@@ -11,7 +11,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
 ENV_FILE = REPO / "envs" / "semaug.yaml"
 POST_DEPLOY = REPO / "envs" / "semaug.post-deploy.sh"
 # Needed to run the workflow, not inside a job's environment (the outer Snakemake runs jobs).

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from conftest import REPO, SNAKEMAKE, run_snakemake
+from conftest import REPO, SCHEMA, SNAKEMAKE, run_snakemake
 
 SLURM_PROFILE = REPO / "profiles" / "slurm"
 DEFAULT_PROFILE = REPO / "profiles" / "default" / "config.yaml"
@@ -33,7 +33,7 @@ TINY_TRAIN = {"epochs": 1, "batch_size": 16, "pretrained": "none", "image_size":
 
 
 def tiny_config() -> dict:
-    props = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())["properties"]
+    props = yaml.safe_load(SCHEMA.read_text())["properties"]
     demo_keys = (props["datasets"]["additionalProperties"]["properties"]["demo"]
                  .get("properties", {}))
     train_keys = props.get("train", {}).get("properties", {})

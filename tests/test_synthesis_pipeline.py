@@ -11,10 +11,11 @@ from semaug.clip import Clip, load_clip
 from semaug.generators.classic import ClassicAugment, ClassicParams
 from semaug.ibug import MEAN_FACE
 from semaug.synthesis.landmark_regressor import train_regressor_file
-from semaug.synthesis.manifest import class_counts_file, manifest_file, read_manifest
+from semaug.figures import class_counts_file
+from semaug.synthesis.manifest import manifest_file, read_manifest
 from semaug.synthesis.plan import LeakageError, plan_file, read_plan, split_fold
 from semaug.synthesis.quality import quality_file
-from semaug.synthesis.render import augment_classic_file, synthesize_file
+from semaug.synthesis.render import synthesize_file
 from semaug.synthesis.toy import toy_folds
 from semaug.generators import build_generator
 
@@ -31,8 +32,8 @@ def fold(tmp_path_factory):
     plan_file(f, 0, str(d / "plan.csv"), str(d / "targets.csv"))
     synthesize_file("landmark_warp", {}, f, 0, str(d / "plan.csv"), str(d / "lw.csv"),
                     str(d / "lw"), device="cpu", previews=1)
-    augment_classic_file({}, f, 0, str(d / "plan.csv"), str(d / "classic.csv"), str(d / "cl"),
-                         previews=False)
+    synthesize_file("classic", {}, f, 0, str(d / "plan.csv"), str(d / "classic.csv"), str(d / "cl"),
+                    device="cpu", previews=False)
     manifests = {}
     for sc, kw in [("original", {}), ("oversample", {"plan_csv": str(d / "plan.csv")}),
                    ("classic", {"videos_csv": str(d / "classic.csv")}),
@@ -80,6 +81,33 @@ def test_synthetic_clips_match_the_plan_and_are_resumed(fold):
     synthesize_file("landmark_warp", {}, str(d / "folds.csv"), 0, str(d / "plan.csv"),
                     str(d / "lw2.csv"), str(d / "lw"), device="cpu", previews=1)
     assert {p: os.stat(p).st_mtime_ns for p in videos["path"]} == before
+
+
+@pytest.mark.parametrize("scenario, appearance_role", [("landmark_warp", "source"), ("classic", "driver")])
+def test_samples_figure_shows_the_clips_each_video_was_made_from(fold, tmp_path, monkeypatch,
+                                                                 scenario, appearance_role):
+    import semaug.figures as figures
+
+    d, folds = fold
+    manifest = read_manifest(str(d / f"train_{scenario}.csv"))
+    plan = read_plan(str(d / "plan.csv")).set_index("index")
+    synth = manifest[manifest["synthetic"]]
+    # The manifest names the plan row's own source and driver videos ...
+    rows = plan.loc[[int(v.rsplit(".", 1)[1]) for v in synth["video_id"]]]
+    assert list(synth["driver_video"]) == list(rows["driver_video"])
+    assert list(synth["source_video"]) == list(rows["source_video"])
+    # ... and the figure reads exactly those clips, not another clip of the same subject.
+    loaded = []
+    real_load = figures.load_clip
+    monkeypatch.setattr(figures, "load_clip", lambda p: loaded.append(str(p)) or real_load(p))
+    figures.plot_samples(manifest, folds, tmp_path / "samples.png", rows=2)
+    path_of = dict(zip(folds["video_id"], folds["path"]))
+    picked = synth.drop_duplicates("path").groupby("label", sort=False).head(1).head(2)
+    expected = []
+    for row in picked.itertuples():
+        expected += [path_of[getattr(row, f"{appearance_role}_video")], path_of[row.driver_video],
+                     row.path]
+    assert loaded == expected
 
 
 def test_synthesize_refuses_a_leaking_plan(fold, tmp_path):

@@ -53,7 +53,9 @@ def test_every_indexed_video_is_cropped_and_folded(workdir, ds):
     assert folds.groupby("subject")["fold"].nunique().max() == 1
     assert set(folds["fold"]) == {0, 1}
     assert (workdir / f"results/{ds}/demo_contact_sheet.png").stat().st_size > 1000
-    assert sentinel  # the render finished and recorded what it made
+    # The render recorded what it made: every labelled sequence it wrote is in the index.
+    rendered = {label: n for label, n in sentinel["counts"].items() if n}
+    assert rendered == index["label"].value_counts().to_dict()
     for path, preview in zip(faces["path"], faces["preview"]):
         assert (workdir / path).exists() and (workdir / preview).exists()
 

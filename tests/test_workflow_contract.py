@@ -1,0 +1,203 @@
+"""The workflow's contract with a contributor, in a copy of the repository:
+
+- a new generator is one module in src/semaug/generators/, a new classifier one file in
+  src/semaug/models/ — no other file touched — and both run through the whole DAG;
+- Snakemake reruns exactly what changed: library code (per module, by a hash in each rule's
+  params) or one model's settings, and nothing for unrelated config edits.
+"""
+
+import json
+import re
+import shutil
+
+import pandas as pd
+import pytest
+
+from conftest import REPO, run_snakemake
+
+pytestmark = pytest.mark.slow
+
+COPY_SOURCE = '''
+"""A still face: every frame is the source's first frame (the floor any generator must beat)."""
+
+import numpy as np
+
+from semaug.catalog import register_generator
+from semaug.clip import Clip
+from semaug.generators import Generator
+
+
+@register_generator("copy_source")
+class CopySource(Generator):
+    def animate(self, source: Clip, driving: Clip) -> Clip:
+        n = driving.n_frames
+        return Clip(frames=np.repeat(source.frames[:1], n, 0),
+                    landmarks=np.repeat(source.landmarks[:1], n, 0), meta={})
+'''
+
+TINY_MODEL = '''
+"""A linear classifier on the pooled image: the smallest model the loop can train."""
+
+import torch
+from torch import nn
+
+from ._base import BuildOptions, Classifier
+
+
+class PooledLinear(Classifier):
+    def __init__(self, num_classes: int) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(4)
+        self.head = nn.Linear(3 * 16, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pool(x).flatten(1))
+
+
+def build(opts: BuildOptions) -> PooledLinear:
+    return PooledLinear(opts.num_classes)
+'''
+
+CONFIG = """
+datasets:
+  ck_tiny:
+    format: ckplus
+    root: results/demo/ck_tiny
+    classes: [anger, happy, surprise]
+    demo: {subjects: 10, seed: 0, width: 120, height: 96, min_frames: 6, max_frames: 8, intensity: [2.8, 3.8]}
+folds: 2
+models: [cnn, pooled_linear]
+scenarios: [original, oversample, classic, landmark_warp, copy_source]
+faces: {size: 32, shards: 1}
+synthesis: {previews: false, quality_videos: 4}
+train:
+  epochs: 1
+  image_size: 16
+  frames: 1
+  threads: 1
+  gpu: 0
+  by_model:
+    pooled_linear: {epochs: 2}
+"""
+DATA_PREPARATION = {"render_demo", "demo_contact_sheet", "index", "crop_faces", "faces_table",
+                    "folds", "synthesis_plan", "synthesize", "landmark_regressor", "manifest",
+                    "synthesis_quality", "class_counts"}
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory):
+    """A copy of the repository with a new generator and a new classifier file, run once."""
+    root = tmp_path_factory.mktemp("clone")
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".snakemake", "results", "logs")
+    for part in ("Snakefile", "workflow", "config", "profiles", "src", "envs"):
+        src = REPO / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, root / part, **(
+            {"ignore": ignore} if src.is_dir() else {}))
+    (root / "src/semaug/generators/copy_source.py").write_text(COPY_SOURCE)
+    (root / "src/semaug/models/pooled_linear.py").write_text(TINY_MODEL)
+    (root / "tiny.yaml").write_text(CONFIG)
+    result = snakemake(root, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-5000:]
+    return root
+
+
+def snakemake(root, *args, config="tiny.yaml"):
+    # The copy's library, not the installed checkout's.
+    return run_snakemake(root, *args, "--configfile", str(root / config), snakefile=root / "Snakefile",
+                         env={"PYTHONPATH": str(root / "src")})
+
+
+def planned_jobs(root, *args, config="tiny.yaml") -> dict[str, int]:
+    """What `snakemake -n` would run: {rule: count}."""
+    result = snakemake(root, "-n", "--quiet", "rules", *args, config=config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout + result.stderr
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", out, re.M) if m[1] != "total"}
+
+
+def edited(path, text="\n# an edit\n"):
+    """Append ``text`` to ``path``; returns a function that puts the file back."""
+    original = path.read_text()
+    path.write_text(original + text)
+    return lambda: path.write_text(original)
+
+
+def test_the_new_generator_and_classifier_ran_through_every_stage(clone):
+    for k in (0, 1):
+        fold = clone / f"results/ck_tiny/fold{k}"
+        manifest = pd.read_csv(fold / "train_copy_source.csv")
+        assert (manifest["origin"] == "copy_source").sum() > 0
+        quality = json.loads((fold / "synthetic/copy_source/quality.json").read_text())
+        assert quality["fold"] == k
+        for model in ("cnn", "pooled_linear"):
+            metrics = json.loads((fold / f"{model}/copy_source/seed0/metrics.json").read_text())
+            assert set(metrics["labels"]) == {"anger", "happy", "surprise"}
+    table = pd.read_csv(clone / "results/tables/accuracy.csv")
+    assert {"copy_source", "original"} <= set(table["scenario"])
+    assert planned_jobs(clone) == {}, "a finished run has nothing left to do"
+
+
+def test_a_new_classifier_file_is_a_choice_of_models(clone):
+    restore = edited(clone / "src/semaug/models/pooled_linear_two.py", TINY_MODEL)
+    try:
+        jobs = planned_jobs(clone, "--config", "models=[pooled_linear_two]")
+        assert jobs["train"] == 2 * 5  # folds × scenarios, one seed
+    finally:
+        restore()
+        (clone / "src/semaug/models/pooled_linear_two.py").unlink()
+
+
+def test_editing_training_code_reruns_the_training_jobs_only(clone):
+    restore = edited(clone / "src/semaug/training/loop.py")
+    try:
+        jobs = planned_jobs(clone)
+    finally:
+        restore()
+    assert jobs.get("train") == 2 * 2 * 5  # folds × models × scenarios
+    assert not set(jobs) & DATA_PREPARATION, jobs
+
+
+def test_editing_the_aggregation_reruns_the_tables_only(clone):
+    restore = edited(clone / "src/semaug/aggregate.py")
+    try:
+        jobs = planned_jobs(clone)
+    finally:
+        restore()
+    assert set(jobs) - {"all"} == {"accuracy_table"}, jobs
+
+
+def test_one_models_settings_rerun_that_models_jobs_only(clone):
+    config = (clone / "tiny.yaml").read_text().replace("pooled_linear: {epochs: 2}",
+                                                       "pooled_linear: {epochs: 3}")
+    (clone / "other.yaml").write_text(config)
+    planned = planned_jobs(clone, config="other.yaml")
+    assert planned.get("train") == 2 * 5 and not set(planned) & DATA_PREPARATION, planned
+    listed = snakemake(clone, "-n", config="other.yaml")
+    outputs = re.findall(r"output: (\S+)", listed.stdout + listed.stderr)
+    trained = {p.split("/")[3] for p in outputs if p.endswith("model.pt")}
+    assert trained == {"pooled_linear"}, trained
+
+
+def test_a_datasets_model_list_reruns_no_preparation_and_no_training(clone):
+    config = (clone / "tiny.yaml").read_text().replace(
+        "    classes: [anger, happy, surprise]\n",
+        "    classes: [anger, happy, surprise]\n    models: [cnn]\n")
+    (clone / "fewer.yaml").write_text(config)
+    planned = planned_jobs(clone, config="fewer.yaml")
+    assert not set(planned) & (DATA_PREPARATION | {"train"}), planned
+
+
+def test_a_script_runs_standalone_for_debugging(clone):
+    """PyPSA-Eur's mock_snakemake idea: the folds script rebuilds folds.csv outside Snakemake."""
+    import os
+    import subprocess
+    import sys
+
+    folds = clone / "results/ck_tiny/folds.csv"
+    before = folds.read_text()
+    folds.unlink()
+    result = subprocess.run([sys.executable, "workflow/scripts/folds.py", "ds=ck_tiny",
+                             "configfile=tiny.yaml"], cwd=clone, capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(clone / "src")))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert folds.read_text() == before
