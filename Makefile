@@ -33,6 +33,7 @@ dry-run: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/snakemake --lint
+	$(VENV)/bin/snakefmt --check Snakefile workflow/rules/
 
 clean:
 	rm -rf results logs .snakemake

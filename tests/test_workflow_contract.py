@@ -9,6 +9,7 @@
 import json
 import re
 import shutil
+import textwrap
 
 import pandas as pd
 import pytest
@@ -115,11 +116,16 @@ def planned_jobs(root, *args, config="tiny.yaml") -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", out, re.M) if m[1] != "total"}
 
 
-def edited(path, text="\n# an edit\n"):
-    """Append ``text`` to ``path``; returns a function that puts the file back."""
-    original = path.read_text()
-    path.write_text(original + text)
-    return lambda: path.write_text(original)
+def planned_with(root, relpath, text="\n# an edit\n", *args) -> dict[str, int]:
+    """The jobs `snakemake -n` plans after appending ``text`` to ``relpath`` (a file that
+    does not exist is created); the copy is put back afterwards."""
+    path = root / relpath
+    original = path.read_text() if path.exists() else None
+    path.write_text((original or "") + text)
+    try:
+        return planned_jobs(root, *args)
+    finally:
+        path.write_text(original) if original is not None else path.unlink()
 
 
 def test_the_new_generator_and_classifier_ran_through_every_stage(clone):
@@ -138,31 +144,19 @@ def test_the_new_generator_and_classifier_ran_through_every_stage(clone):
 
 
 def test_a_new_classifier_file_is_a_choice_of_models(clone):
-    restore = edited(clone / "src/semaug/models/pooled_linear_two.py", TINY_MODEL)
-    try:
-        jobs = planned_jobs(clone, "--config", "models=[pooled_linear_two]")
-        assert jobs["train"] == 2 * 5  # folds × scenarios, one seed
-    finally:
-        restore()
-        (clone / "src/semaug/models/pooled_linear_two.py").unlink()
+    jobs = planned_with(clone, "src/semaug/models/pooled_linear_two.py", TINY_MODEL,
+                        "--config", "models=[pooled_linear_two]")
+    assert jobs["train"] == 2 * 5  # folds × scenarios, one seed
 
 
 def test_editing_training_code_reruns_the_training_jobs_only(clone):
-    restore = edited(clone / "src/semaug/training/loop.py")
-    try:
-        jobs = planned_jobs(clone)
-    finally:
-        restore()
+    jobs = planned_with(clone, "src/semaug/training/loop.py")
     assert jobs.get("train") == 2 * 2 * 5  # folds × models × scenarios
     assert not set(jobs) & DATA_PREPARATION, jobs
 
 
 def test_editing_the_aggregation_reruns_the_tables_only(clone):
-    restore = edited(clone / "src/semaug/aggregate.py")
-    try:
-        jobs = planned_jobs(clone)
-    finally:
-        restore()
+    jobs = planned_with(clone, "src/semaug/aggregate.py")
     assert set(jobs) - {"all"} == {"accuracy_table"}, jobs
 
 
@@ -201,3 +195,32 @@ def test_a_script_runs_standalone_for_debugging(clone):
                             env=dict(os.environ, PYTHONPATH=str(clone / "src")))
     assert result.returncode == 0, result.stderr[-3000:]
     assert folds.read_text() == before
+
+
+def test_the_workflow_is_usable_as_a_snakemake_module(tmp_path):
+    """An outer workflow `module`-includes this one with its own config and builds a demo
+    dataset's folds through the imported rules."""
+    (tmp_path / "Snakefile").write_text(textwrap.dedent(f'''
+        configfile: "outer.yaml"
+
+        module semaug:
+            snakefile: "{REPO / "Snakefile"}"
+            config: config
+
+        use rule * from semaug as semaug_*
+    '''))
+    (tmp_path / "outer.yaml").write_text(textwrap.dedent("""
+        datasets:
+          mine:
+            format: ckplus
+            root: results/demo/mine
+            classes: [anger, happy, surprise]
+            demo: {subjects: 6, seed: 3, width: 96, height: 80, min_frames: 5, max_frames: 6}
+        folds: 2
+        faces: {size: 32, shards: 1}
+    """))
+    result = run_snakemake(tmp_path, "results/mine/folds.csv", "--cores", "2",
+                           snakefile=tmp_path / "Snakefile")
+    assert result.returncode == 0, result.stderr[-4000:]
+    folds = pd.read_csv(tmp_path / "results/mine/folds.csv", dtype={"subject": str})
+    assert set(folds["fold"]) == {0, 1} and folds.groupby("subject")["fold"].nunique().max() == 1

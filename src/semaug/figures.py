@@ -156,19 +156,20 @@ def class_distribution_file(manifest_csvs: Sequence[str | os.PathLike], folds_cs
     return plot_class_distribution(manifests, classes, out_png, title=title)
 
 
-def confusion_figures_file(metrics_paths: Sequence[str | os.PathLike],
+def confusion_figures_file(metrics_paths: Sequence[str | os.PathLike], scenarios: Sequence[str],
                            out_pngs: Sequence[str | os.PathLike], title: str = "") -> list[Path]:
-    """The ``confusion_figures`` rule: one summed confusion matrix per scenario, each written
-    to the output whose path names that scenario."""
+    """The ``confusion_figures`` rule: per scenario (``out_pngs`` in the same order), the
+    confusion matrix summed over every run of that scenario."""
     from . import layout
 
     by_scenario: dict[str, list[str]] = {}
     for path in metrics_paths:
         by_scenario.setdefault(layout.parse(path, layout.TRAIN_METRICS)["scenario"], []).append(str(path))
     written = []
-    for png in out_pngs:
-        scenario = layout.parse(png, layout.CONFUSION_FIGURE)["scenario"]
-        paths = by_scenario.get(scenario, [])
+    for scenario, png in zip(scenarios, out_pngs, strict=True):
+        if scenario not in by_scenario:
+            raise ValueError(f"no metrics.json of scenario {scenario!r} among the inputs")
+        paths = by_scenario[scenario]
         counts, labels = summed_confusion(paths)
         written.append(plot_confusion(counts, labels, png, title=f"{title} · {scenario}\n"
                                       f"video level, {len(paths)} runs summed"))

@@ -14,21 +14,21 @@ rule accuracy_table:
             category="Accuracy",
             labels={"table": "normalized accuracy"},
         ),
-    params:
-        models={ds: models_for(ds) for ds in DATASETS},
-        scenarios=config["scenarios"],
-        code=code("semaug.aggregate"),
     log:
         logs("aggregate/accuracy_table"),
     benchmark:
         benchmarks("aggregate/accuracy_table")
+    localrule: True
+    conda:
+        "../../envs/semaug.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    localrule: True
-    conda:
-        "../../envs/semaug.yaml"
+    params:
+        models={ds: models_for(ds) for ds in DATASETS},
+        scenarios=config["scenarios"],
+        code=code("semaug.aggregate"),
     script:
         "../scripts/accuracy_table.py"
 
@@ -47,19 +47,20 @@ rule confusion_figures:
             )
             for sc in config["scenarios"]
         ],
-    params:
-        code=code("semaug.figures"),
     log:
         logs("aggregate/confusion_{ds}_{model}"),
     benchmark:
         benchmarks("aggregate/confusion_{ds}_{model}")
+    localrule: True
+    conda:
+        "../../envs/semaug.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    localrule: True
-    conda:
-        "../../envs/semaug.yaml"
+    params:
+        scenarios=config["scenarios"],
+        code=code("semaug.figures"),
     script:
         "../scripts/confusion_figures.py"
 
@@ -76,27 +77,29 @@ rule class_distribution:
             subcategory="{ds}",
             labels={"dataset": "{ds}", "figure": "class distribution"},
         ),
-    params:
-        dataset=lambda wc: train_dataset(wc.ds),
-        code=code("semaug.figures"),
     log:
         logs("aggregate/class_distribution_{ds}"),
     benchmark:
         benchmarks("aggregate/class_distribution_{ds}")
+    localrule: True
+    conda:
+        "../../envs/semaug.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    localrule: True
-    conda:
-        "../../envs/semaug.yaml"
+    params:
+        dataset=lambda wc: train_dataset(wc.ds),
+        code=code("semaug.figures"),
     script:
         "../scripts/class_distribution.py"
 
 
 rule sample_grid:
     input:
-        manifest=lambda wc: results(layout.MANIFEST, ds=wc.ds, k=0, scenario=wc.scenario),
+        manifest=lambda wc: results(
+            layout.MANIFEST, ds=wc.ds, k=0, scenario=wc.scenario
+        ),
         folds=results(layout.FOLDS),
     output:
         report(
@@ -106,20 +109,20 @@ rule sample_grid:
             subcategory="{ds}",
             labels={"dataset": "{ds}", "scenario": "{scenario}"},
         ),
-    params:
-        code=code("semaug.figures"),
-    wildcard_constraints:
-        scenario=_alternatives(rendering_scenarios()),
     log:
         logs("aggregate/samples_{ds}_{scenario}"),
     benchmark:
         benchmarks("aggregate/samples_{ds}_{scenario}")
+    wildcard_constraints:
+        scenario=_alternatives(rendering_scenarios()),
+    localrule: True
+    conda:
+        "../../envs/semaug.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    localrule: True
-    conda:
-        "../../envs/semaug.yaml"
+    params:
+        code=code("semaug.figures"),
     script:
         "../scripts/sample_grid.py"

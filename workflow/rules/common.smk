@@ -12,13 +12,16 @@ from semaug import config as semaug_config
 from semaug.models import available_models  # lists model files; imports no torch
 from semaug.provenance import code_version
 
-
-CONFIG_SCHEMA = os.path.normpath(os.path.join(workflow.current_basedir, "../schemas/config.schema.yaml"))
+CONFIG_SCHEMA = os.path.normpath(
+    os.path.join(workflow.current_basedir, "../schemas/config.schema.yaml")
+)
 try:
     validate(config, schema=CONFIG_SCHEMA)
 except WorkflowError as err:
     # Snakemake's message dumps the whole schema; lead with the key path and the fix.
-    raise WorkflowError(semaug_config.explain_config_error(config, CONFIG_SCHEMA)) from err
+    raise WorkflowError(
+        semaug_config.explain_config_error(config, CONFIG_SCHEMA)
+    ) from err
 try:
     DATASETS = semaug_config.check_config(config)
 except semaug_config.ConfigError as err:
@@ -41,7 +44,10 @@ wildcard_constraints:
     shard=r"\d+",
     model=_alternatives(available_models()),
     scenario=_alternatives(catalog.scenario_names()),
-    gen=_alternatives(catalog.scenario_names(catalog.GENERATOR) + catalog.scenario_names(catalog.AUGMENTATION)),
+    gen=_alternatives(
+        catalog.scenario_names(catalog.GENERATOR)
+        + catalog.scenario_names(catalog.AUGMENTATION)
+    ),
 
 
 # --- paths (PyPSA-Eur style): the layout's templates under results/, logs/, benchmarks ---
@@ -99,11 +105,17 @@ def demo_of_root(root):
 def index_settings(ds):
     """What the index of `ds` depends on (its params): not the dataset's models or demo knobs."""
     block = dataset(ds)
-    return {key: block.get(key) for key in ("format", "root", "classes", "subject_regex", "landmarks")}
+    return {
+        key: block.get(key)
+        for key in ("format", "root", "classes", "subject_regex", "landmarks")
+    }
 
 
 def face_shards(ds):
-    return [results(layout.FACE_SHARD, ds=ds, shard=i) for i in range(config["faces"]["shards"])]
+    return [
+        results(layout.FACE_SHARD, ds=ds, shard=i)
+        for i in range(config["faces"]["shards"])
+    ]
 
 
 def fold_ids():
@@ -121,7 +133,11 @@ def models_for(ds):
 def train_dataset(ds):
     """What a training job needs of its dataset: the class order and the MobileNet head."""
     block = dataset(ds)
-    return {key: block[key] for key in ("format", "classes", "mobilenet_head") if key in block}
+    return {
+        key: block[key]
+        for key in ("format", "classes", "mobilenet_head")
+        if key in block
+    }
 
 
 def train_settings(model):
@@ -151,7 +167,9 @@ def generator_scenarios():
 
 
 def manifests(ds, k):
-    return [results(layout.MANIFEST, ds=ds, k=k, scenario=sc) for sc in config["scenarios"]]
+    return [
+        results(layout.MANIFEST, ds=ds, k=k, scenario=sc) for sc in config["scenarios"]
+    ]
 
 
 # --- rendering scenarios: generators and augmentation ----------------------------------------
@@ -172,12 +190,18 @@ def is_learned(gen):
 
 
 def learned_generators():
-    return [name for name in catalog.scenario_names(catalog.GENERATOR) if is_learned(name)]
+    return [
+        name for name in catalog.scenario_names(catalog.GENERATOR) if is_learned(name)
+    ]
 
 
 def generator_model(ds, k, gen):
     """The trained model.pt that `gen` needs for fold `k` ([] for training-free ones)."""
-    return [results(layout.GENERATOR_MODEL, ds=ds, k=k, gen=gen)] if is_learned(gen) else []
+    return (
+        [results(layout.GENERATOR_MODEL, ds=ds, k=k, gen=gen)]
+        if is_learned(gen)
+        else []
+    )
 
 
 def generator_code(gen, *modules):
@@ -202,7 +226,9 @@ def manifest_inputs(wc):
 
 def aggregate_outputs():
     """Tables, confusion matrices, class distributions and sample grids."""
-    outputs = [results(layout.ACCURACY_TABLE, ext=ext) for ext in ("md", "csv", "tex", "html")]
+    outputs = [
+        results(layout.ACCURACY_TABLE, ext=ext) for ext in ("md", "csv", "tex", "html")
+    ]
     for ds in DATASETS:
         outputs += [
             results(layout.CONFUSION_FIGURE, ds=ds, model=m, scenario=sc)
@@ -210,7 +236,10 @@ def aggregate_outputs():
             for sc in config["scenarios"]
         ]
         outputs.append(results(layout.CLASS_DISTRIBUTION_FIGURE, ds=ds))
-        outputs += [results(layout.SAMPLES_FIGURE, ds=ds, scenario=sc) for sc in rendering_scenarios()]
+        outputs += [
+            results(layout.SAMPLES_FIGURE, ds=ds, scenario=sc)
+            for sc in rendering_scenarios()
+        ]
     return outputs
 
 
@@ -221,7 +250,10 @@ def synthesis_outputs():
         for ds in DATASETS
         for k in fold_ids()
         for path in [results(layout.FOLD_CLASS_FIGURE, ds=ds, k=k)]
-        + [results(layout.QUALITY, ds=ds, k=k, gen=gen) for gen in generator_scenarios()]
+        + [
+            results(layout.QUALITY, ds=ds, k=k, gen=gen)
+            for gen in generator_scenarios()
+        ]
     ]
 
 

@@ -7,23 +7,23 @@ rule crop_faces:
     output:
         table=results(layout.FACE_SHARD),
         rejects=results(layout.FACE_SHARD_REJECTS),
-    params:
-        landmarks=lambda wc: dataset(wc.ds)["landmarks"],
-        faces=config["faces"],
-        clip_dir=lambda wc: results(layout.FACE_CLIPS, ds=wc.ds),
-        code=code("semaug.faces"),
     log:
         logs("faces/{ds}_shard{shard}"),
     benchmark:
         benchmarks("faces/{ds}_shard{shard}")
+    retries: 1
+    conda:
+        "../../envs/semaug.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=120,
         gpu=lambda wc: 1 if dataset(wc.ds)["landmarks"] == "face_alignment" else 0,
-    retries: 1
-    conda:
-        "../../envs/semaug.yaml"
+    params:
+        landmarks=lambda wc: dataset(wc.ds)["landmarks"],
+        faces=config["faces"],
+        clip_dir=lambda wc: results(layout.FACE_CLIPS, ds=wc.ds),
+        code=code("semaug.faces"),
     script:
         "../scripts/crop_faces.py"
 
@@ -34,18 +34,18 @@ rule faces_table:
     output:
         table=results(layout.FACES),
         rejects=results(layout.FACES_REJECTS),
-    params:
-        code=code("semaug.faces.crop"),
     log:
         logs("faces/{ds}_table"),
     benchmark:
         benchmarks("faces/{ds}_table")
+    localrule: True
+    conda:
+        "../../envs/semaug.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    localrule: True
-    conda:
-        "../../envs/semaug.yaml"
+    params:
+        code=code("semaug.faces.crop"),
     script:
         "../scripts/faces_table.py"

@@ -4,20 +4,20 @@ rule folds:
         faces=results(layout.FACES),
     output:
         folds=results(layout.FOLDS),
-    params:
-        n_folds=config["folds"],
-        seed=config["fold_seed"],
-        code=code("semaug.folds"),
     log:
         logs("folds/{ds}"),
     benchmark:
         benchmarks("folds/{ds}")
+    localrule: True
+    conda:
+        "../../envs/semaug.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    localrule: True
-    conda:
-        "../../envs/semaug.yaml"
+    params:
+        n_folds=config["folds"],
+        seed=config["fold_seed"],
+        code=code("semaug.folds"),
     script:
         "../scripts/folds.py"

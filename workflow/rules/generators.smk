@@ -14,23 +14,27 @@ rule train_generator:
             category="Generators",
             labels={"dataset": "{ds}", "fold": "{k}", "generator": "{gen}"},
         ),
-    params:
-        options=lambda wc: generator_options(wc.gen),
-        code=lambda wc: generator_code(wc.gen, catalog.scenario(wc.gen).train.split(":")[0]),
-    wildcard_constraints:
-        gen=_alternatives(learned_generators()),
     log:
         logs("generators/{ds}/fold{k}_{gen}"),
     benchmark:
         benchmarks("generators/{ds}/fold{k}_{gen}")
+    wildcard_constraints:
+        gen=_alternatives(learned_generators()),
+    retries: 1
+    conda:
+        "../../envs/semaug.yaml"
     threads: lambda wc: generator_options(wc.gen).get("threads", 1)
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 6000 * attempt,
-        runtime=lambda wc, attempt: semaug_config.generator_runtime_minutes(generator_options(wc.gen))
+        runtime=lambda wc, attempt: semaug_config.generator_runtime_minutes(
+            generator_options(wc.gen)
+        )
         * attempt,
-    retries: 1
-    conda:
-        "../../envs/semaug.yaml"
+    params:
+        options=lambda wc: generator_options(wc.gen),
+        code=lambda wc: generator_code(
+            wc.gen, catalog.scenario(wc.gen).train.split(":")[0]
+        ),
     script:
         "../scripts/train_generator.py"

@@ -5,18 +5,18 @@ rule index:
     output:
         index=results(layout.INDEX),
         rejects=results(layout.INDEX_REJECTS),
-    params:
-        dataset=lambda wc: index_settings(wc.ds),
-        code=code("semaug.datasets"),
     log:
         logs("index/{ds}"),
     benchmark:
         benchmarks("index/{ds}")
+    conda:
+        "../../envs/semaug.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../../envs/semaug.yaml"
+    params:
+        dataset=lambda wc: index_settings(wc.ds),
+        code=code("semaug.datasets"),
     script:
         "../scripts/index.py"

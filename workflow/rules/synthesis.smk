@@ -9,22 +9,22 @@ rule synthesis_plan:
     output:
         plan=results(layout.PLAN),
         targets=results(layout.TARGETS),
-    params:
-        balance=config["synthesis"]["balance"],
-        seed=config["synthesis"]["seed"],
-        code=code("semaug.synthesis.plan"),
     log:
         logs("synthesis/{ds}/fold{k}_plan"),
     benchmark:
         benchmarks("synthesis/{ds}/fold{k}_plan")
-    threads: 1
     priority: 10  # inputs of training jobs: ready them first
-    resources:
-        mem_mb=500,
-        runtime=5,
     localrule: True
     conda:
         "../../envs/semaug.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        balance=config["synthesis"]["balance"],
+        seed=config["synthesis"]["seed"],
+        code=code("semaug.synthesis.plan"),
     script:
         "../scripts/synthesis_plan.py"
 
@@ -37,29 +37,31 @@ rule synthesize:
     output:
         # clips/{index}.npz|.mp4 beside it are not declared: kept across reruns (resumable)
         videos=results(layout.VIDEOS),
+    log:
+        logs("synthesis/{ds}/fold{k}_{gen}"),
+    benchmark:
+        benchmarks("synthesis/{ds}/fold{k}_{gen}")
+    priority: 10  # the training jobs wait on these videos
+    retries: 1
+    conda:
+        "../../envs/semaug.yaml"
+    # One core for landmark_warp (~1000 frames/s on it): a 2-thread job on a 2-core machine
+    # waits until every training job has finished, and its videos gate a quarter of them.
+    threads: generator_threads
+    resources:
+        gpu=lambda wc: int(is_learned(wc.gen)),
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc: 120 if is_learned(wc.gen) else 30,
     params:
         options=lambda wc: generator_options(wc.gen),
         device=config["synthesis"]["device"],
         batch_size=config["synthesis"]["batch_size"],
         previews=config["synthesis"]["previews"],
         preview_fps=config["synthesis"]["preview_fps"],
-        clip_dir=lambda wc: results(layout.SYNTHETIC_CLIPS, ds=wc.ds, k=wc.k, gen=wc.gen),
+        clip_dir=lambda wc: results(
+            layout.SYNTHETIC_CLIPS, ds=wc.ds, k=wc.k, gen=wc.gen
+        ),
         code=lambda wc: generator_code(wc.gen, "semaug.synthesis.render"),
-    log:
-        logs("synthesis/{ds}/fold{k}_{gen}"),
-    benchmark:
-        benchmarks("synthesis/{ds}/fold{k}_{gen}")
-    # One core for landmark_warp (~1000 frames/s on it): a 2-thread job on a 2-core machine
-    # waits until every training job has finished, and its videos gate a quarter of them.
-    threads: generator_threads
-    priority: 10  # the training jobs wait on these videos
-    resources:
-        gpu=lambda wc: int(is_learned(wc.gen)),
-        mem_mb=lambda wc, attempt: 4000 * attempt,
-        runtime=lambda wc: 120 if is_learned(wc.gen) else 30,
-    retries: 1
-    conda:
-        "../../envs/semaug.yaml"
     script:
         "../scripts/synthesize.py"
 
@@ -69,20 +71,20 @@ rule manifest:
         unpack(manifest_inputs),
     output:
         manifest=results(layout.MANIFEST),
-    params:
-        code=code("semaug.synthesis.manifest"),
     log:
         logs("synthesis/{ds}/fold{k}_manifest_{scenario}"),
     benchmark:
         benchmarks("synthesis/{ds}/fold{k}_manifest_{scenario}")
-    threads: 1
     priority: 10  # inputs of training jobs: ready them first
-    resources:
-        mem_mb=500,
-        runtime=5,
     localrule: True
     conda:
         "../../envs/semaug.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        code=code("semaug.synthesis.manifest"),
     script:
         "../scripts/manifest.py"
 
@@ -99,20 +101,20 @@ rule class_counts:
             subcategory="{ds}",
             labels={"dataset": "{ds}", "fold": "{k}", "figure": "class distribution"},
         ),
-    params:
-        scenarios=config["scenarios"],
-        code=code("semaug.figures"),
     log:
         logs("synthesis/{ds}/fold{k}_class_counts"),
     benchmark:
         benchmarks("synthesis/{ds}/fold{k}_class_counts")
+    localrule: True
+    conda:
+        "../../envs/semaug.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    localrule: True
-    conda:
-        "../../envs/semaug.yaml"
+    params:
+        scenarios=config["scenarios"],
+        code=code("semaug.figures"),
     script:
         "../scripts/class_counts.py"
 
@@ -123,20 +125,20 @@ rule landmark_regressor:
     output:
         model=results(layout.REGRESSOR),
         metrics=results(layout.REGRESSOR_METRICS),
-    params:
-        regressor=config["synthesis"]["landmark_regressor"],
-        code=code("semaug.synthesis.landmark_regressor"),
     log:
         logs("synthesis/{ds}/fold{k}_landmark_regressor"),
     benchmark:
         benchmarks("synthesis/{ds}/fold{k}_landmark_regressor")
+    retries: 1
+    conda:
+        "../../envs/semaug.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=15,
-    retries: 1
-    conda:
-        "../../envs/semaug.yaml"
+    params:
+        regressor=config["synthesis"]["landmark_regressor"],
+        code=code("semaug.synthesis.landmark_regressor"),
     script:
         "../scripts/landmark_regressor.py"
 
@@ -156,6 +158,18 @@ rule synthesis_quality:
             subcategory="{ds}",
             labels={"dataset": "{ds}", "fold": "{k}", "generator": "{gen}"},
         ),
+    log:
+        logs("synthesis/{ds}/fold{k}_{gen}_quality"),
+    benchmark:
+        benchmarks("synthesis/{ds}/fold{k}_{gen}_quality")
+    retries: 1
+    conda:
+        "../../envs/semaug.yaml"
+    threads: generator_threads
+    resources:
+        gpu=lambda wc: int(is_learned(wc.gen)),
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc: 60 if is_learned(wc.gen) else 15,
     params:
         options=lambda wc: generator_options(wc.gen),
         device=config["synthesis"]["device"],
@@ -163,17 +177,5 @@ rule synthesis_quality:
         quality_videos=config["synthesis"]["quality_videos"],
         sample_frames=config["synthesis"]["sample_frames"],
         code=lambda wc: generator_code(wc.gen, "semaug.synthesis.quality"),
-    log:
-        logs("synthesis/{ds}/fold{k}_{gen}_quality"),
-    benchmark:
-        benchmarks("synthesis/{ds}/fold{k}_{gen}_quality")
-    threads: generator_threads
-    resources:
-        gpu=lambda wc: int(is_learned(wc.gen)),
-        mem_mb=lambda wc, attempt: 4000 * attempt,
-        runtime=lambda wc: 60 if is_learned(wc.gen) else 15,
-    retries: 1
-    conda:
-        "../../envs/semaug.yaml"
     script:
         "../scripts/synthesis_quality.py"

@@ -12,22 +12,24 @@ rule train:
         history=results(layout.TRAIN_HISTORY),
         predictions=results(layout.TRAIN_PREDICTIONS),
         metrics=results(layout.TRAIN_METRICS),
-    params:
-        dataset=lambda wc: train_dataset(wc.ds),
-        train=lambda wc: train_settings(wc.model),
-        code=lambda wc: code("semaug.training", f"semaug.models.{wc.model}"),
     log:
         logs("train/{ds}/fold{k}/{model}_{scenario}_seed{s}"),
     benchmark:
         benchmarks("train/{ds}/fold{k}/{model}_{scenario}_seed{s}")
+    retries: 1
+    conda:
+        "../../envs/semaug.yaml"
     threads: config["train"]["threads"]
     resources:
         gpu=semaug_config.train_gpu(config),  # 1 unless `train.gpu` says otherwise
         mem_mb=lambda wc, attempt: 8000 * attempt,
-        runtime=lambda wc, attempt: semaug_config.train_runtime_minutes(train_settings(wc.model))
+        runtime=lambda wc, attempt: semaug_config.train_runtime_minutes(
+            train_settings(wc.model)
+        )
         * attempt,
-    retries: 1
-    conda:
-        "../../envs/semaug.yaml"
+    params:
+        dataset=lambda wc: train_dataset(wc.ds),
+        train=lambda wc: train_settings(wc.model),
+        code=lambda wc: code("semaug.training", f"semaug.models.{wc.model}"),
     script:
         "../scripts/train.py"

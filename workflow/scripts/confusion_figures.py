@@ -3,5 +3,5 @@ from semaug.runlog import log_to, snakemake_job
 
 snakemake = snakemake_job(globals(), "confusion_figures", ds="ck_demo", model="cnn")
 log_to(snakemake.log[0])
-confusion_figures_file(snakemake.input.metrics, list(snakemake.output),
+confusion_figures_file(snakemake.input.metrics, snakemake.params.scenarios, list(snakemake.output),
                        title=f"{snakemake.wildcards.ds} · {snakemake.wildcards.model}")
