@@ -365,3 +365,35 @@ def test_train_job_with_a_clip_model_writes_video_level_files(motion, tmp_path):
     np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-4)
     assert (pred["pred"] == probs.idxmax(axis=1).str[2:]).all()
     assert torch.load(out / "model.pt", weights_only=False)["train"]["clip_frames"] == 3
+
+
+def test_schema_train_keys_for_clip_models_match_train_config():
+    """The schema's new train keys validate, per model too, and fill TrainConfig's defaults."""
+    from pathlib import Path
+
+    import yaml
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    repo = Path(__file__).resolve().parents[1]
+    schema = str(repo / "workflow/schemas/config.schema.yaml")
+
+    def with_train(train):
+        config = yaml.safe_load((repo / "config/config.yaml").read_text())
+        config["train"] = train
+        validate(config, schema=schema)  # fills the defaults, as the workflow does
+        return config["train"]
+
+    block = with_train({"by_model": {
+        "cnn_lstm": {"clip_frames": 4, "lstm_hidden": 64, "lstm_backbone": "cnn"},
+        "r2plus1d": {"image_size": 112, "clip_frames": 8}}})
+    default = TrainConfig()
+    for key in ("clip_frames", "lstm_hidden", "lstm_backbone"):
+        assert block[key] == getattr(default, key), key
+    cfg = TrainConfig.from_config(block, "cnn_lstm")
+    assert (cfg.clip_frames, cfg.lstm_hidden) == (4, 64)
+    assert TrainConfig.from_config(block, "r2plus1d").image_size == 112
+    with pytest.raises(WorkflowError):
+        with_train({"by_model": {"cnn_lstm": {"lstm_backbone": "vgg"}}})
+    with pytest.raises(WorkflowError):
+        with_train({"clip_frames": 1})

@@ -196,14 +196,6 @@ def prediction_table(data: FrameSet, frame_probs: Tensor, video_probs: Tensor,
     """predictions.csv: one row per frame (level=frame) and per video (level=video); clip
     models classify whole videos, so theirs has video rows only (same columns)."""
     names = np.asarray(classes)
-    video_of = data.video.cpu().numpy()
-    frames = pd.DataFrame({
-        "level": "frame",
-        "video_id": np.asarray(data.video_ids)[video_of],
-        "frame": data.frame_numbers,
-        "label": names[data.labels.cpu().numpy()],
-        "pred": names[frame_probs.argmax(1).numpy()],
-    })
     videos = pd.DataFrame({
         "level": "video",
         "video_id": data.video_ids,
@@ -212,9 +204,18 @@ def prediction_table(data: FrameSet, frame_probs: Tensor, video_probs: Tensor,
         "pred": names[video_probs.argmax(1).numpy()],
     })
     if data.clips:
-        frames, frame_probs = frames.iloc[:0], frame_probs[:0]
-    table = pd.concat([frames, videos], ignore_index=True)
-    probs = torch.cat([frame_probs, video_probs]).numpy()
+        table, probs = videos, video_probs.numpy()
+    else:
+        video_of = data.video.cpu().numpy()
+        frames = pd.DataFrame({
+            "level": "frame",
+            "video_id": np.asarray(data.video_ids)[video_of],
+            "frame": data.frame_numbers,
+            "label": names[data.labels.cpu().numpy()],
+            "pred": names[frame_probs.argmax(1).numpy()],
+        })
+        table = pd.concat([frames, videos], ignore_index=True)
+        probs = torch.cat([frame_probs, video_probs]).numpy()
     for i, c in enumerate(classes):
         table[f"p_{c}"] = np.round(probs[:, i], 6)
     return table
