@@ -5,7 +5,9 @@ pipeline vs the model alone.
 ([B] frames or [B, T] clips), on-device normalisation + augmentation (one set of parameters per
 clip), SGD step — timed over its second epoch (the first warms up kernels). "model only": the
 same `train_step` on one pre-built, normalised float batch. The input pipeline is not the
-bottleneck when pipeline / model-only ≥ 0.95.
+bottleneck when pipeline / model-only ≥ 0.95. On a shared machine those two, timed apart, swing
+with the load; "interleaved" times the input (gather + normalise + augment) and the step batch by
+batch in one loop, so both see the same load: step / (input + step).
 
     python benchmarks/train_throughput.py                      # all models, auto device
     python benchmarks/train_throughput.py --models cnn --image-size 224 --frames 4096
@@ -74,6 +76,30 @@ def model_only(model: Classifier, cfg: TrainConfig, data: FrameSet, steps: int) 
     return steps * cfg.batch_size / (time.perf_counter() - t0)
 
 
+def interleaved(model: Classifier, cfg: TrainConfig, data: FrameSet, steps: int
+                ) -> tuple[float, float]:
+    """(input ms, step ms) per batch, each batch's input and step timed back to back."""
+    device = data.device
+    model.train()
+    opt = SGD(param_groups(model), lr=cfg.lr, momentum=cfg.momentum, decay=cfg.lr_decay)
+    pipeline = pipeline_for(model, data, cfg.augment)
+    g = torch.Generator().manual_seed(0)
+    t_input = t_step = 0.0
+    for i in range(steps + 2):  # two warm-up batches
+        ids = torch.randperm(len(data), generator=g)[: cfg.batch_size].to(device)
+        aug = pipeline.draw(len(ids), g).to(device)
+        sync(device)
+        t0 = time.perf_counter()
+        x = pipeline(data.store[data.index[ids]], aug)
+        sync(device)
+        t1 = time.perf_counter()
+        train_step(model, opt, x, data.labels[ids], cfg.amp)
+        sync(device)
+        if i >= 2:
+            t_input, t_step = t_input + t1 - t0, t_step + time.perf_counter() - t1
+    return 1000 * t_input / steps, 1000 * t_step / steps
+
+
 def with_pipeline(model: Classifier, cfg: TrainConfig, data: FrameSet) -> float:
     history = fit(model, data, cfg, seed=0)  # epoch 2 timed; fit syncs at each epoch's end
     n, bs = len(data), cfg.batch_size
@@ -105,7 +131,8 @@ def main() -> None:
           f"{'bf16' if cuda and torch.cuda.is_bf16_supported() else 'off'}; frame models: batch "
           f"{args.batch_size}, {n_frames} frames/epoch; clip models: batch {args.clip_batch_size} "
           f"clips of {args.clip_frames} frames, {n_clips} clips/epoch")
-    print(f"{'model':10s} {'unit':>7s} {'pipeline /s':>12s} {'model-only /s':>14s} {'ratio':>6s}")
+    print(f"{'model':10s} {'unit':>7s} {'pipeline /s':>12s} {'model-only /s':>14s} {'ratio':>6s}"
+          f" | interleaved: {'input ms':>8s} {'step ms':>8s} {'ratio':>6s}")
     for m in args.models:
         cfg = TrainConfig(epochs=2, batch_size=args.batch_size, image_size=size, device=str(device),
                           clip_frames=args.clip_frames)
@@ -116,9 +143,12 @@ def main() -> None:
         else:
             data = synthetic_set(n_frames, size, 7, device)
         piped = with_pipeline(model, cfg, data)
-        alone = model_only(build(m, cfg, device), cfg, data, steps=max(5, len(data) // cfg.batch_size))
+        steps = max(5, len(data) // cfg.batch_size)
+        alone = model_only(build(m, cfg, device), cfg, data, steps)
+        t_input, t_step = interleaved(build(m, cfg, device), cfg, data, steps)
         unit = "clips" if model.takes_clips else "frames"
-        print(f"{m:10s} {unit:>7s} {piped:12.1f} {alone:14.1f} {piped / alone:6.3f}", flush=True)
+        print(f"{m:10s} {unit:>7s} {piped:12.1f} {alone:14.1f} {piped / alone:6.3f} | "
+              f"{'':12s} {t_input:8.1f} {t_step:8.1f} {t_step / (t_input + t_step):6.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -309,21 +309,22 @@ def _fit_clips(manifest, model_name, *, seed=0, epochs=2, clip_frames=3, **kwarg
     return model, history, data, cfg
 
 
-@pytest.mark.parametrize("model_name", ["cnn_lstm", "r2plus1d"])
-def test_clip_model_kill_and_resume_equals_uninterrupted(motion, tmp_path, model_name):
+@pytest.mark.parametrize("model_name, epochs, clip_frames", [("cnn_lstm", 3, 3), ("r2plus1d", 2, 2)])
+def test_clip_model_kill_and_resume_equals_uninterrupted(motion, tmp_path, model_name, epochs,
+                                                         clip_frames):
     _, manifest = motion
-    whole, h_whole, *_ = _fit_clips(manifest, model_name, epochs=3, resume_path=tmp_path / "a.pt",
-                                    fingerprint="x")
+    run = {"epochs": epochs, "clip_frames": clip_frames, "fingerprint": "x"}
+    whole, h_whole, *_ = _fit_clips(manifest, model_name, resume_path=tmp_path / "a.pt", **run)
 
-    def kill_after_two(epoch, row):
-        if epoch == 2:
+    def kill_before_the_last(epoch, row):
+        if epoch == epochs - 1:
             raise Killed
 
     with pytest.raises(Killed):
-        _fit_clips(manifest, model_name, epochs=3, resume_path=tmp_path / "b.pt", fingerprint="x",
-                   on_epoch_end=kill_after_two)
-    resumed, h_resumed, *_ = _fit_clips(manifest, model_name, epochs=3,
-                                        resume_path=tmp_path / "b.pt", fingerprint="x")
+        _fit_clips(manifest, model_name, resume_path=tmp_path / "b.pt",
+                   on_epoch_end=kill_before_the_last, **run)
+    assert torch.load(tmp_path / "b.pt", weights_only=False)["epoch"] == epochs - 1
+    resumed, h_resumed, *_ = _fit_clips(manifest, model_name, resume_path=tmp_path / "b.pt", **run)
     assert h_resumed[["loss", "accuracy"]].equals(h_whole[["loss", "accuracy"]])
     for key, value in whole.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[key]), key
@@ -397,3 +398,15 @@ def test_schema_train_keys_for_clip_models_match_train_config():
         with_train({"by_model": {"cnn_lstm": {"lstm_backbone": "vgg"}}})
     with pytest.raises(WorkflowError):
         with_train({"clip_frames": 1})
+
+
+def test_clip_evaluation_batches_count_frames_and_do_not_change_predictions(motion):
+    import dataclasses
+
+    _, manifest = motion
+    model, _, data, cfg = _fit_clips(manifest, "cnn_lstm", epochs=1, clip_frames=3)
+    sample_probs, video_probs = predict(model, data, dataclasses.replace(cfg, eval_batch_size=2))
+    assert sample_probs.shape == video_probs.shape == (len(data), 3)  # a clip is its video
+    torch.testing.assert_close(sample_probs, video_probs)
+    _, big = predict(model, data, dataclasses.replace(cfg, eval_batch_size=1000))
+    torch.testing.assert_close(video_probs, big, atol=1e-5, rtol=0)

@@ -40,7 +40,7 @@ class TrainConfig:
     augment: Augment = field(default_factory=Augment)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # mixed precision (CUDA only)
-    eval_batch_size: int = 256
+    eval_batch_size: int = 256  # frames per evaluation forward pass (clips: // clip_frames)
 
     @classmethod
     def from_config(cls, train: dict[str, Any] | None, model: str | None = None) -> TrainConfig:

@@ -177,9 +177,12 @@ def predict(model: Classifier, data: FrameSet, cfg: TrainConfig) -> tuple[Tensor
     mean over its frame samples; a clip sample is a whole video, so there they are the same."""
     model.eval()
     pipeline = pipeline_for(model, data, None)
+    # eval_batch_size counts frames, so a batch of clips holds as many frames as one of frames
+    per_sample = data.index.shape[1] if data.clips else 1
+    batch = max(1, cfg.eval_batch_size // per_sample)
     probs = []
-    for start in range(0, len(data), cfg.eval_batch_size):
-        idx = data.index[start:start + cfg.eval_batch_size]
+    for start in range(0, len(data), batch):
+        idx = data.index[start:start + batch]
         with autocast_for(data.device, cfg.amp):
             logits = model(pipeline(data.store[idx]))
         probs.append(logits.float().softmax(1))
