@@ -60,7 +60,7 @@ def clip_indices(n_frames: int, clip_frames: int) -> list[int]:
     if n_frames < 1:
         raise ValueError("a clip needs at least one frame")
     step = (n_frames - 1) / (clip_frames - 1)
-    return [int(i * step + 0.5) for i in range(clip_frames)]  # round half up: symmetric spread
+    return [int(i * step + 0.5) for i in range(clip_frames)]  # nearest frame, halves round up
 
 
 def to_device_uint8(frames_thwc, image_size: int, device: torch.device) -> Tensor:  # noqa: ANN001
@@ -104,6 +104,8 @@ def load_frameset(
         path = str(row.path)
         if path not in span:
             clip = load_clip(path)
+            if clip.n_frames == 0:
+                raise ValueError(f"clip file {path} has no frames; delete it and rerun")
             if clip_frames:
                 used = clip_indices(clip.n_frames, clip_frames)
             else:
