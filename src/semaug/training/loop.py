@@ -1,4 +1,9 @@
-"""The training loop (with resume), evaluation, and one workflow job end to end."""
+"""The training loop (with resume), evaluation, and one workflow job end to end.
+
+Frame and clip classifiers share all of it: a sample is a frame [3, S, S] or a clip
+[T, 3, S, S] (``Classifier.takes_clips``), and only loading (``load_frameset``) and the
+per-video vote in ``predict`` (a clip sample already is its video) tell them apart.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +25,10 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm import tqdm
 
-from ..metrics import class_order, evaluation_metrics
+from ..metrics import class_order, classification_metrics, evaluation_metrics
 from ..models import build_model
 from ..models._base import BuildOptions, Classifier, param_groups
-from .config import TrainConfig
+from .config import Augment, TrainConfig
 from .data import BatchPipeline, FrameSet, load_frameset
 from .sgd import SGD
 
@@ -61,9 +66,21 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return n // batch_size + (1 if n % batch_size >= 2 else 0)
 
 
+def pipeline_for(model: Classifier, data: FrameSet, augment: Augment | None) -> BatchPipeline:
+    """The batch pipeline feeding ``model``: its normalisation; channels-last images on CUDA
+    for frame models (clip models take 5-D input, which channels_last does not describe)."""
+    if model.takes_clips != data.clips:
+        raise ValueError(f"{type(model).__name__} takes {'clips' if model.takes_clips else 'frames'}"
+                         f" but the data holds {'clips' if data.clips else 'frames'}: load it "
+                         "with load_frameset(..., clip_frames=T) for clip models, without for frame ones")
+    return BatchPipeline(data.device, augment, mean=model.mean, std=model.std,
+                         channels_last=data.device.type == "cuda" and not data.clips)
+
+
 def train_step(model: Classifier, opt: SGD, x: Tensor, y: Tensor, amp: bool = True
                ) -> tuple[Tensor, Tensor]:
-    """One SGD step on a batch x [B, 3, S, S] (normalised), y [B]; returns (loss, logits)."""
+    """One SGD step on a batch x [B, 3, S, S] or [B, T, 3, S, S] (normalised), y [B];
+    returns (loss, logits)."""
     with autocast_for(x.device, amp):
         logits = model(x)  # [B, C]
     loss = F.cross_entropy(logits.float(), y)
@@ -92,7 +109,7 @@ def fit(
     device = data.device
     gen = torch.Generator().manual_seed(seed)  # shuffling + augmentation, drawn on the CPU
     opt = SGD(param_groups(model), lr=cfg.lr, momentum=cfg.momentum, decay=cfg.lr_decay)
-    pipeline = BatchPipeline(device, cfg.augment, channels_last=device.type == "cuda")
+    pipeline = pipeline_for(model, data, cfg.augment)
     history: list[dict[str, float]] = []
     start = 0
 
@@ -126,7 +143,8 @@ def fit(
         seen = 0
         for step in range(n_steps):
             ids = order[step * bs:(step + 1) * bs]  # [B]
-            x = pipeline(data.store[data.index[ids]], aug[step * bs:(step + 1) * bs])  # [B,3,S,S]
+            # [B, 3, S, S], or clips [B, T, 3, S, S]
+            x = pipeline(data.store[data.index[ids]], aug[step * bs:(step + 1) * bs])
             y = data.labels[ids]  # [B]
             loss, logits = train_step(model, opt, x, y, cfg.amp)
             loss_sum += loss * len(ids)
@@ -155,16 +173,20 @@ def fit(
 
 @torch.no_grad()
 def predict(model: Classifier, data: FrameSet, cfg: TrainConfig) -> tuple[Tensor, Tensor]:
-    """Softmax per frame float32 [N, C] and per video (mean over its frames) [V, C], on the CPU."""
+    """Softmax per sample float32 [N, C] and per video [V, C], on the CPU. A video's is the
+    mean over its frame samples; a clip sample is a whole video, so there they are the same."""
     model.eval()
-    pipeline = BatchPipeline(data.device, None, channels_last=data.device.type == "cuda")
+    pipeline = pipeline_for(model, data, None)
+    # eval_batch_size counts frames, so a batch of clips holds as many frames as one of frames
+    per_sample = data.index.shape[1] if data.clips else 1
+    batch = max(1, cfg.eval_batch_size // per_sample)
     probs = []
-    for start in range(0, len(data), cfg.eval_batch_size):
-        idx = data.index[start:start + cfg.eval_batch_size]
+    for start in range(0, len(data), batch):
+        idx = data.index[start:start + batch]
         with autocast_for(data.device, cfg.amp):
             logits = model(pipeline(data.store[idx]))
         probs.append(logits.float().softmax(1))
-    frame_probs = torch.cat(probs)  # [N, C]
+    frame_probs = torch.cat(probs)  # [N, C]; clips: one per video, the mean below keeps it
     n_videos = len(data.video_ids)
     sums = torch.zeros(n_videos, frame_probs.shape[1], device=frame_probs.device)
     sums.index_add_(0, data.video, frame_probs)
@@ -174,16 +196,9 @@ def predict(model: Classifier, data: FrameSet, cfg: TrainConfig) -> tuple[Tensor
 
 def prediction_table(data: FrameSet, frame_probs: Tensor, video_probs: Tensor,
                      classes: Sequence[str]) -> pd.DataFrame:
-    """predictions.csv: one row per frame (level=frame) and per video (level=video)."""
+    """predictions.csv: one row per frame (level=frame) and per video (level=video); clip
+    models classify whole videos, so theirs has video rows only (same columns)."""
     names = np.asarray(classes)
-    video_of = data.video.cpu().numpy()
-    frames = pd.DataFrame({
-        "level": "frame",
-        "video_id": np.asarray(data.video_ids)[video_of],
-        "frame": data.frame_numbers,
-        "label": names[data.labels.cpu().numpy()],
-        "pred": names[frame_probs.argmax(1).numpy()],
-    })
     videos = pd.DataFrame({
         "level": "video",
         "video_id": data.video_ids,
@@ -191,8 +206,19 @@ def prediction_table(data: FrameSet, frame_probs: Tensor, video_probs: Tensor,
         "label": names[data.video_labels],
         "pred": names[video_probs.argmax(1).numpy()],
     })
-    table = pd.concat([frames, videos], ignore_index=True)
-    probs = torch.cat([frame_probs, video_probs]).numpy()
+    if data.clips:
+        table, probs = videos, video_probs.numpy()
+    else:
+        video_of = data.video.cpu().numpy()
+        frames = pd.DataFrame({
+            "level": "frame",
+            "video_id": np.asarray(data.video_ids)[video_of],
+            "frame": data.frame_numbers,
+            "label": names[data.labels.cpu().numpy()],
+            "pred": names[frame_probs.argmax(1).numpy()],
+        })
+        table = pd.concat([frames, videos], ignore_index=True)
+        probs = torch.cat([frame_probs, video_probs]).numpy()
     for i, c in enumerate(classes):
         table[f"p_{c}"] = np.round(probs[:, i], 6)
     return table
@@ -239,22 +265,25 @@ def train_job(
     model = build_model(model_name, BuildOptions(
         num_classes=len(classes), image_size=cfg.image_size,
         pretrained=cfg.pretrained == "imagenet", head=head,
+        lstm_hidden=cfg.lstm_hidden, lstm_backbone=cfg.lstm_backbone,
     ))
     for note in model.notes:
         log.info("%s", note)
     log.info("%s", model.summary())
     model.to(device)
-    if device.type == "cuda":
+    if device.type == "cuda" and not model.takes_clips:
         model.to(memory_format=torch.channels_last)
 
     t0 = time.perf_counter()
-    train = load_frameset(train_table, classes, frames=cfg.frames, image_size=cfg.image_size,
-                          device=device)
-    test = load_frameset(test_table, classes, frames=cfg.frames, image_size=cfg.image_size,
-                         device=device)
-    log.info("loaded %d training frames (%d videos, %d distinct frames) and %d test frames "
-             "(%d videos) in %.1f s", len(train), len(train.video_ids), train.store.shape[0],
-             len(test), len(test.video_ids), time.perf_counter() - t0)
+    # clip models: one sample per video, clip_frames of its frames; frame models: per frame
+    samples = {"frames": cfg.frames, "image_size": cfg.image_size, "device": device,
+               "clip_frames": cfg.clip_frames if model.takes_clips else None}
+    train = load_frameset(train_table, classes, **samples)
+    test = load_frameset(test_table, classes, **samples)
+    kind = f"clips of {cfg.clip_frames} frames" if model.takes_clips else "frames"
+    log.info("loaded %d training %s (%d videos, %d distinct frames) and %d test %s "
+             "(%d videos) in %.1f s", len(train), kind, len(train.video_ids), train.store.shape[0],
+             len(test), kind, len(test.video_ids), time.perf_counter() - t0)
 
     fingerprint = fingerprint_of(
         settings=cfg.as_dict(), model=model_name, head=head, classes=classes, seed=seed,
@@ -271,12 +300,16 @@ def train_job(
     predictions.to_csv(out / "predictions.csv", index=False)
     frames_rows = predictions[predictions["level"] == "frame"]
     video_rows = predictions[predictions["level"] == "video"]
-    metrics = evaluation_metrics(video_rows["label"], video_rows["pred"],
-                                 frames_rows["label"], frames_rows["pred"], classes)
+    if model.takes_clips:  # video level only: there are no per-frame predictions
+        metrics = classification_metrics(video_rows["label"], video_rows["pred"], classes)
+    else:
+        metrics = evaluation_metrics(video_rows["label"], video_rows["pred"],
+                                     frames_rows["label"], frames_rows["pred"], classes)
     with open(out / "metrics.json", "w") as fh:
         json.dump(metrics, fh, indent=1)
     resume.unlink(missing_ok=True)  # done: a rerun (new settings, --forcerun) starts afresh
-    log.info("video-level normalized accuracy %.4f, accuracy %.4f (frames: %.4f, %.4f)",
-             metrics["normalized_accuracy"], metrics["accuracy"],
-             metrics["frames"]["normalized_accuracy"], metrics["frames"]["accuracy"])
+    frame_scores = (f" (frames: {metrics['frames']['normalized_accuracy']:.4f}, "
+                    f"{metrics['frames']['accuracy']:.4f})" if "frames" in metrics else "")
+    log.info("video-level normalized accuracy %.4f, accuracy %.4f%s",
+             metrics["normalized_accuracy"], metrics["accuracy"], frame_scores)
     return metrics
