@@ -25,6 +25,9 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm import tqdm
 
+from ..atomic import atomic_path, torch_save
+from ..devices import resolve_device
+from ..folds import check_no_leak, read_folds, split_fold
 from ..metrics import class_order, classification_metrics, evaluation_metrics
 from ..models import build_model
 from ..models._base import BuildOptions, Classifier, param_groups
@@ -38,10 +41,8 @@ RESUME_FILE = "resume.pt"  # inside the output dir; undeclared, so Snakemake lea
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """auto → the first CUDA device when there is one, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    """The training device (:func:`semaug.devices.resolve_device`'s rule) as a torch device."""
+    return torch.device(resolve_device(name))
 
 
 def autocast_for(device: torch.device, amp: bool):  # noqa: ANN201
@@ -53,12 +54,6 @@ def autocast_for(device: torch.device, amp: bool):  # noqa: ANN201
     if device.type != "cuda" or not amp or not torch.cuda.is_bf16_supported():
         return nullcontext()
     return torch.autocast("cuda", dtype=torch.bfloat16)
-
-
-def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".part")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
@@ -116,7 +111,7 @@ def fit(
     resume_path = Path(resume_path) if resume_path else None
     if resume_path is not None and resume_path.exists():
         # CPU first: RNG states must stay CPU tensors; weights and buffers are copied over below
-        state = torch.load(resume_path, map_location="cpu", weights_only=False)
+        state = torch.load(resume_path, map_location="cpu", weights_only=True)  # tensors only
         if state.get("fingerprint") == fingerprint:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
@@ -159,7 +154,7 @@ def fit(
         log.info("epoch %d/%d loss %.4f accuracy %.4f (%.1f s)", row["epoch"], cfg.epochs,
                  row["loss"], row["accuracy"], row["seconds"])
         if resume_path is not None:
-            _atomic_save({
+            torch_save({
                 "fingerprint": fingerprint, "epoch": epoch + 1, "history": history,
                 "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
@@ -250,11 +245,12 @@ def train_job(
     out.mkdir(parents=True, exist_ok=True)
     device = pick_device(cfg.device)
     dtypes = {"video_id": str, "subject": str, "driver_subject": str, "label": str}
-    train_table = pd.read_csv(manifest, dtype=dtypes)
-    folds_table = pd.read_csv(folds, dtype=dtypes)
-    test_table = folds_table[folds_table["fold"] == fold]
-    if test_table.empty:
-        raise ValueError(f"{folds} has no videos in fold {fold}")
+    train_table = pd.read_csv(manifest, dtype=dtypes, keep_default_na=False)
+    folds_table = read_folds(folds)
+    _, test_table = split_fold(folds_table, fold)
+    # The manifest was checked when written; a hand-edited one must not train on test faces.
+    faces = [train_table[c] for c in ("subject", "driver_subject") if c in train_table]
+    check_no_leak(pd.concat(faces), test_table, str(manifest))
     classes = class_order(dataset, folds_table["label"])
     head = dataset.get("mobilenet_head") or ("mug" if dataset.get("format") == "mug" else "ck")
     log.info("device %s; %d classes %s; settings %s", device, len(classes), classes, cfg.as_dict())
@@ -291,13 +287,15 @@ def train_job(
     )
     resume = out / RESUME_FILE
     history = fit(model, train, cfg, seed=seed, resume_path=resume, fingerprint=fingerprint)
-    history.to_csv(out / "history.csv", index=False)
-    torch.save({"model": model_name, "head": head, "classes": classes, "seed": seed,
+    with atomic_path(out / "history.csv") as tmp:
+        history.to_csv(tmp, index=False)
+    torch_save({"model": model_name, "head": head, "classes": classes, "seed": seed,
                 "train": cfg.as_dict(), "state_dict": model.state_dict()}, out / "model.pt")
 
     frame_probs, video_probs = predict(model, test, cfg)
     predictions = prediction_table(test, frame_probs, video_probs, classes)
-    predictions.to_csv(out / "predictions.csv", index=False)
+    with atomic_path(out / "predictions.csv") as tmp:
+        predictions.to_csv(tmp, index=False)
     frames_rows = predictions[predictions["level"] == "frame"]
     video_rows = predictions[predictions["level"] == "video"]
     if model.takes_clips:  # video level only: there are no per-frame predictions
@@ -305,8 +303,8 @@ def train_job(
     else:
         metrics = evaluation_metrics(video_rows["label"], video_rows["pred"],
                                      frames_rows["label"], frames_rows["pred"], classes)
-    with open(out / "metrics.json", "w") as fh:
-        json.dump(metrics, fh, indent=1)
+    with atomic_path(out / "metrics.json") as tmp:  # written last: the job's completion mark
+        tmp.write_text(json.dumps(metrics, indent=1))
     resume.unlink(missing_ok=True)  # done: a rerun (new settings, --forcerun) starts afresh
     frame_scores = (f" (frames: {metrics['frames']['normalized_accuracy']:.4f}, "
                     f"{metrics['frames']['accuracy']:.4f})" if "frames" in metrics else "")
