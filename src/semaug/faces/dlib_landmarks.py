@@ -100,7 +100,7 @@ class DlibOptions:
     detector: str = "hog"  # "hog": frontal HOG + linear SVM (fast); "cnn": MMOD CNN (slow on CPU)
     min_face: int = 160  # smallest face side (full-frame pixels) to find; sets the downscale
     redetect_every: int = 10  # full-frame detection every N frames; between, a local search
-    search_margin: float = 0.5  # local search window: last box grown by this × its side per side
+    search_margin: float = 0.25  # local search window: last box grown by this × its side per side
     min_iou: float = 0.5  # fit degraded (-> full re-detection) below this box/landmark IoU
     threshold: float = 0.0  # detector score (HOG) / confidence (CNN) a face must exceed
     threads: int = 1  # worker processes per job (a video is split into contiguous segments)
