@@ -163,7 +163,7 @@ def main() -> None:
                           flush=True)
     print("\n| frames | backend | threads | frames/s |\n|---|---|---:|---:|")
     for case, backend, threads, fps, _ in rows:
-        print(f"| {case} | {backend} | {threads} | {fps:.1f} |")
+        print(f"| {case} | {backend} | {threads} | {fps:.3g} |")
     ck = [fps for case, backend, threads, fps, _ in rows
           if case.startswith("640") and backend.startswith("dlib") and threads == 2]
     verdict = "met" if ck and max(ck) >= TARGET_FPS else "NOT met"
