@@ -17,7 +17,9 @@ import pytest
 from skimage import data
 
 import semaug
-from semaug.faces import SMOOTH_SIGMA_FRAMES, DlibOptions, DlibUnavailable, crop_video, make_backend, template_points
+from semaug.clip import load_clip
+from semaug.faces import (SMOOTH_SIGMA_FRAMES, DlibOptions, DlibUnavailable, crop_shard,
+                          crop_video, make_backend, template_points)
 from semaug.faces.align import transform_points
 from semaug.faces.dlib_landmarks import dlib_available, model_path
 from semaug.faces.track import VideoRejected
@@ -160,6 +162,24 @@ def test_a_video_with_too_many_faceless_frames_is_rejected_with_its_reason(
     astronaut_dataset.frames = np.full((3, HEIGHT, WIDTH, 3), 128, dtype=np.uint8)
     with pytest.raises(VideoRejected, match="no face found in any of its 3 frames .dlib."):
         crop_video(ROW, make_backend("dlib"), size=64, max_missing=0.5)
+
+
+def test_crop_shard_passes_the_dlib_options_and_keys_its_cache_on_them(
+        dlib_ready, astronaut_dataset, tmp_path):
+    index = pd.DataFrame([{**ROW.to_dict(), "subject": "A", "label": "happy",
+                           "landmarks_source": "", "fps": 10.0}])
+    run = dict(shard=0, n_shards=1, clip_dir=tmp_path, backend="dlib", size=32,
+               max_missing=0.2, device="cpu", batch_size=4, preview_fps=10.0)
+    table, rejects = crop_shard(index, **run, dlib_options={"redetect_every": 4})
+    assert rejects.empty and table.n_missing.tolist() == [1]
+    meta = load_clip(table.path[0]).meta
+    assert meta["settings"]["backend_settings"]["redetect_every"] == 4
+    assert "threads" not in meta["settings"]["backend_settings"]  # speed, not result
+    mtime = (tmp_path / "astronaut.npz").stat().st_mtime_ns
+    crop_shard(index, **run, dlib_options={"redetect_every": 4, "threads": 2})
+    assert (tmp_path / "astronaut.npz").stat().st_mtime_ns == mtime  # reused
+    crop_shard(index, **run, dlib_options={"redetect_every": 2})
+    assert (tmp_path / "astronaut.npz").stat().st_mtime_ns != mtime  # other landmarks: redone
 
 
 def test_of_two_faces_the_largest_is_tracked(dlib_ready):
