@@ -28,7 +28,6 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..clip import Clip
 from ..ibug import inter_ocular
 from .landmark_regressor import LandmarkRegressor
 
