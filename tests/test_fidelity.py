@@ -225,8 +225,14 @@ def test_a_synthetic_video_that_is_its_driver_is_closer_to_the_driver(astronaut_
     assert table.loc[0, "to_driver"] < 0.4 < table.loc[0, "to_source"]
 
 
-def test_quality_names_dlib_as_its_instrument_and_measures_aed(fold, dlib_ready):
+def test_auto_instrument_falls_back_to_the_regressor_on_drawn_faces(fold, dlib_ready):
     q = run_quality(fold, Mirror(), "lw.csv", instrument="auto")
+    assert q["instrument"]["name"] == "ridge_regressor"
+    assert "finds a face in only 0% of the real test crops" in q["instrument"]["why"]
+
+
+def test_quality_names_dlib_as_its_instrument_and_measures_aed(fold, dlib_ready):
+    q = run_quality(fold, Mirror(), "lw.csv", instrument="dlib")
     assert q["instrument"]["name"] == "dlib"
     assert q["mirror"]["akd"] == 0.0 and q["mirror"]["aed"] == 0.0 and q["mirror"]["mkr"] == 0.0
     assert q["copy_source"]["l1"] > 0
