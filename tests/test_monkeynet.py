@@ -114,6 +114,17 @@ def test_options_defaults_match_the_config_schema() -> None:
     assert _schema_defaults("fomm") == MonkeyNetOptions().to_dict()  # its own block, same keys
 
 
+def test_schema_block_is_the_one_options_py_describes() -> None:
+    """options.py is the single source of names, defaults, descriptions and constraints."""
+    from semaug.generators.monkeynet.options import schema_properties
+
+    block = yaml.safe_load(SCHEMA.read_text())["properties"]["generators"]["properties"]["monkeynet"]
+    assert block["properties"] == schema_properties()
+    described = schema_properties()
+    assert all(leaf.get("description") for group in described.values()
+               for leaf in (group["properties"].values() if group.get("type") == "object" else [group]))
+
+
 def test_unknown_or_misplaced_options_fail() -> None:
     with pytest.raises(ValueError, match="generators.monkeynet.bogus"):
         MonkeyNetOptions.from_dict({"bogus": 1})

@@ -7,7 +7,8 @@ One network part a module: ``keypoint_detector``, ``dense_motion``, ``generator`
 ``fomm``), ``toy`` (procedural videos for tests).
 """
 
-from .animate import FommGenerator, MonkeyNetAnimator, MonkeyNetGenerator, load_model, relative_keypoints
+from .animate import (FommGenerator, MonkeyNetAnimator, MonkeyNetGenerator, load_model, relative_keypoints,
+                      transfer_keypoints)
 from .data import SubjectLeakError, TrainingVideos, load_training_videos, training_rows
 from .model import MonkeyNet, RandomTransform, equivariance_losses
 from .options import MonkeyNetOptions
@@ -17,5 +18,6 @@ __all__ = [
     "FommGenerator", "MonkeyNet", "MonkeyNetAnimator", "MonkeyNetGenerator", "MonkeyNetOptions",
     "RandomTransform", "SubjectLeakError", "TrainResult", "TrainingVideos", "equivariance_losses",
     "load_model", "load_training_videos", "relative_keypoints", "train_fold", "train_generator",
+    "transfer_keypoints",
     "training_rows",
 ]
