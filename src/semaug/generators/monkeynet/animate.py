@@ -166,16 +166,13 @@ class MonkeyNetAnimator:
         return reference, t.register and t.mode == "relative"
 
     @torch.no_grad()
-    def animate_many(self, pairs: list[tuple[np.ndarray, np.ndarray]],
-                     landmarks: list[tuple[np.ndarray, np.ndarray]] | None = None
-                     ) -> tuple[list[np.ndarray], list[PairPlan]]:
-        """[(source frame uint8 [H, W, 3], driving frames uint8 [T, H', W', 3])] with, optionally,
-        their landmarks [(source [68, 2], driving [T, 68, 2]) in crop pixels] ->
-        ([uint8 [T, H, W, 3]] at each source's size, the plan of each pair). Frames of all pairs
-        share the batches. Landmarks are needed by landmark keypoints, rigid registration and
-        driver_frame: best (without them: no registration, reference frame 0)."""
-        if not pairs:
-            return [], []
+    def transferred_keypoints(self, pairs: list[tuple[np.ndarray, np.ndarray]],
+                              landmarks: list[tuple[np.ndarray, np.ndarray]] | None = None
+                              ) -> tuple[np.ndarray, np.ndarray, dict[str, torch.Tensor],
+                                         dict[str, torch.Tensor], list[PairPlan]]:
+        """The keypoints :meth:`animate_many` renders with: (sources uint8 [P, S, S, 3], driving
+        frames uint8 [sum T, S, S, 3], source keypoints [P, K, ...], transferred driving
+        keypoints [sum T, K, ...], the plan of each pair). Arguments as for animate_many."""
         opts, t = self.model.opts, self.transfer
         sources = np.stack([self._resize_np(s) for s, _ in pairs])  # [P, S, S, 3]
         lengths = [len(d) for _, d in pairs]
@@ -229,6 +226,21 @@ class MonkeyNetAnimator:
             start += n
         kp_new = {k: torch.cat([part[k] for part in new_parts]) for k in new_parts[0]}
 
+        return sources, driving, kp_src, kp_new, plans
+
+    @torch.no_grad()
+    def animate_many(self, pairs: list[tuple[np.ndarray, np.ndarray]],
+                     landmarks: list[tuple[np.ndarray, np.ndarray]] | None = None
+                     ) -> tuple[list[np.ndarray], list[PairPlan]]:
+        """[(source frame uint8 [H, W, 3], driving frames uint8 [T, H', W', 3])] with, optionally,
+        their landmarks [(source [68, 2], driving [T, 68, 2]) in crop pixels] ->
+        ([uint8 [T, H, W, 3]] at each source's size, the plan of each pair). Frames of all pairs
+        share the batches. Landmarks are needed by landmark keypoints, rigid registration and
+        driver_frame: best (without them: no registration, reference frame 0)."""
+        if not pairs:
+            return [], []
+        sources, driving, kp_src, kp_new, plans = self.transferred_keypoints(pairs, landmarks)
+        lengths = [len(d) for _, d in pairs]
         owner = torch.repeat_interleave(torch.arange(len(pairs)), torch.tensor(lengths))  # [sum T]
         src_t = self._input(sources)  # [P, 3, S, S]
         out = np.empty((len(driving), self.size, self.size, 3), np.uint8)
