@@ -273,7 +273,8 @@ def tiny_workflow_config(device: str) -> dict:
         "generators": {"monkeynet": {
             "image_size": 32, "keypoints": 4, "iterations": 40, "batch_size": 8, "device": device,
             "min_train_videos": 2, "log_every": 10, "sample_every": 20,
-            "keypoint_detector": {"scale": 0.5, "num_blocks": 2}, "dense_motion": {"num_blocks": 2}}},
+            "keypoint_detector": {"scale": 0.5, "num_blocks": 2}, "dense_motion": {"num_blocks": 2},
+            "discriminator": {"num_blocks": 2, "scales": [1.0]}}},
     }
 
 

@@ -216,5 +216,11 @@ def test_transfer_options_are_validated() -> None:
         MonkeyNetOptions.from_dict({"keypoint_source": "dlib"})
     with pytest.raises(ValueError, match="landmark_points"):
         MonkeyNetOptions.from_dict({"landmark_points": [3, 3]})
+    # Sizes the networks cannot take fail up front, naming the key to change.
+    with pytest.raises(ValueError, match="discriminator.num_blocks"):
+        MonkeyNetOptions.from_dict({"image_size": 32, "keypoint_detector": {"scale": 0.5, "num_blocks": 2},
+                                    "dense_motion": {"num_blocks": 2}})  # D: 3 blocks on 16 px
+    with pytest.raises(ValueError, match="dense_motion.num_blocks"):
+        MonkeyNetOptions.from_dict({"image_size": 16, "keypoint_detector": {"num_blocks": 2}})  # 4 px, 3 levels
     assert list(range(48, 68)) == list(range(OUTER_LIPS.start, INNER_LIPS.stop))  # lips in the default set
     assert set(LANDMARK_KEYPOINTS) & set(range(48, 68)) and set(LANDMARK_KEYPOINTS) & set(range(17, 27))

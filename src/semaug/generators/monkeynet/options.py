@@ -191,10 +191,33 @@ class MonkeyNetOptions:
             value = getattr(self.transfer, name.split(".")[1]) if "." in name else getattr(self, name)
             if value not in allowed:
                 raise ValueError(f"generators.monkeynet.{name}: {value!r} is not one of {list(allowed)}")
+        self._check_sizes()
         bad = [p for p in self.landmark_points if not 0 <= int(p) < 68]
         if bad or len(set(self.landmark_points)) != len(self.landmark_points):
             raise ValueError(f"generators.monkeynet.landmark_points: expected distinct iBUG indices "
                              f"0-67, got {self.landmark_points}")
+
+    def _check_sizes(self) -> None:
+        """Fail on sizes the networks cannot take, naming the keys (not a conv error mid-run)."""
+        side = self.image_size * self.keypoint_detector.scale
+        for block, levels in (("keypoint_detector", self.keypoint_detector.num_blocks),
+                              ("dense_motion", self.dense_motion.num_blocks)):
+            if side != int(side) or int(side) % 2**levels:
+                raise ValueError(f"generators.monkeynet: image_size * keypoint_detector.scale = {side:g} px "
+                                 f"must be divisible by 2**{block}.num_blocks = {2**levels}; lower "
+                                 f"{block}.num_blocks or raise image_size or the scale")
+        if self.loss_weights.gan > 0 or self.loss_weights.feature_matching > 0:
+            d = self.discriminator
+            for scale in d.scales:
+                px = int(self.image_size * scale)
+                for i in range(d.num_blocks):  # conv 4x4 (valid), then avgpool 2 but after the last
+                    px -= 3
+                    if px < 1:
+                        raise ValueError(
+                            f"generators.monkeynet.discriminator: {d.num_blocks} blocks do not fit "
+                            f"{int(self.image_size * scale)}-px frames (scale {scale} of image_size "
+                            f"{self.image_size}); lower discriminator.num_blocks or drop that scale")
+                    px = px // 2 if i < d.num_blocks - 1 else px
 
     @property
     def uses_learned(self) -> bool:
