@@ -109,6 +109,18 @@ def test_the_catalog_declares_the_options_of_monkeynet_and_fomm() -> None:
         catalog.resolve_options("fomm", {"first_order": False})
 
 
+def test_options_py_describes_and_checks_every_option() -> None:
+    """options.py is the single source of names, defaults, descriptions and constraints: the
+    catalog checks a config block against it at parse time."""
+    from semaug.generators.monkeynet.options import schema_properties
+
+    described = schema_properties()
+    assert all(leaf.get("description") for group in described.values()
+               for leaf in (group["properties"].values() if group.get("type") == "object" else [group]))
+    with pytest.raises(ValueError, match="generators.monkeynet.keypoint_source: 'dense' is not one of"):
+        catalog.resolve_options("monkeynet", {"keypoint_source": "dense"})
+
+
 def test_unknown_or_misplaced_options_fail() -> None:
     with pytest.raises(ValueError, match="generators.monkeynet.bogus"):
         MonkeyNetOptions.from_dict({"bogus": 1})

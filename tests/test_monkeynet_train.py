@@ -17,6 +17,7 @@ from semaug.folds import LeakageError
 from semaug.generators import build_generator, transfer_landmarks
 from semaug.generators.monkeynet.data import training_rows
 from semaug.generators.monkeynet.train import train_fold
+from semaug.ibug import RIGID_POINTS
 from semaug.generators.monkeynet.toy import write_toy_folds
 
 TINY = {
@@ -39,7 +40,8 @@ def toy_folds(tmp_path_factory) -> Path:
 def trained(toy_folds, tmp_path_factory):
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("monkeynet")
-    result = train_fold(toy_folds, 0, out, {**TINY, "iterations": 40, "lr": 1e-3}, name="monkeynet")
+    result = train_fold(toy_folds, 0, out, {**TINY, "iterations": 40, "lr": 1e-3, "sample_every": 20},
+                        name="monkeynet")
     return result, out
 
 
@@ -56,9 +58,35 @@ def test_generator_loss_falls(trained) -> None:
     assert not (out / "resume.pt").exists()  # resume state is gone once model.pt is written
 
 
+def test_sample_grids_are_written_every_n_iterations(trained) -> None:
+    _, out = trained
+    grids = sorted(p.name for p in (out / "samples").glob("*.png"))
+    assert grids == ["iter_000020.png", "iter_000040.png"]  # sample_every 20, and the end
+    assert (out / "samples.png").read_bytes() == (out / "samples" / "iter_000040.png").read_bytes()
+    from PIL import Image
+
+    with Image.open(out / "samples.png") as im:  # 4 columns (source, driving, warped, generated)
+        assert im.width > 300 and im.height > 300
+
+
+def test_checkpoint_holds_plain_data_only(trained) -> None:
+    _, out = trained
+    state = torch.load(out / "model.pt", weights_only=True)  # refuses pickled objects
+    assert state["format"] == "semaug.monkeynet/1" and isinstance(state["options"], dict)
+
+
+def test_a_fold_with_too_few_training_videos_stops_early(toy_folds, tmp_path) -> None:
+    with pytest.raises(ValueError) as err:
+        train_fold(toy_folds, 0, tmp_path / "few", {**TINY, "iterations": 1, "min_train_videos": 9})
+    message = str(err.value)
+    assert "fold 0" in message and "has 8 generator training video" in message
+    assert "min_train_videos" in message and "fewer folds" in message
+    assert not (tmp_path / "few").exists()  # nothing was started
+
+
 def test_checkpoint_records_the_training_subjects(trained, toy_folds) -> None:
     _, out = trained
-    meta = torch.load(out / "model.pt", weights_only=False)["meta"]
+    meta = torch.load(out / "model.pt", weights_only=True)["meta"]
     folds = pd.read_csv(toy_folds, dtype={"subject": str})
     assert meta["train_subjects"] == sorted(set(folds.loc[folds["fold"] != 0, "subject"]))
     assert set(meta["excluded_subjects"]) == set(folds.loc[folds["fold"] == 0, "subject"])
@@ -86,10 +114,12 @@ def test_killed_training_resumes_to_the_same_weights(toy_folds, tmp_path) -> Non
         train_generator(load_training_videos(toy_folds, 1, 32), o, tmp_path / "killed", name="fomm",
                         meta={"dataset": "", "fold": 1, "folds_csv": str(toy_folds)}, callback=kill)
     assert (tmp_path / "killed" / "resume.pt").exists() and not (tmp_path / "killed" / "model.pt").exists()
+    state = torch.load(tmp_path / "killed" / "resume.pt", weights_only=True)  # plain data only
+    assert state["iteration"] == 2
     resumed = train_fold(toy_folds, 1, tmp_path / "killed", opts, name="fomm")
     assert resumed.resumed_from == 2
-    a = torch.load(straight.model_path, weights_only=False)
-    b = torch.load(resumed.model_path, weights_only=False)
+    a = torch.load(straight.model_path, weights_only=True)
+    b = torch.load(resumed.model_path, weights_only=True)
     for part in ("kp_detector", "generator", "discriminator"):
         for name, tensor in a[part].items():
             assert torch.equal(tensor, b[part][name]), f"{part}.{name} differs after resume"
@@ -125,7 +155,9 @@ def test_trained_model_animates_as_the_registered_generator(trained, toy_folds) 
                           device="cpu")
     clips = gen.animate_batch([(source, driving), (driving, source)])
     assert [c.frames.shape for c in clips] == [driving.frames.shape, source.frames.shape]
-    np.testing.assert_allclose(clips[0].landmarks, transfer_landmarks(source.landmarks[0], driving.landmarks))
+    # The returned landmarks: relative transfer registered on the rigid points, as landmark_warp.
+    np.testing.assert_allclose(clips[0].landmarks,
+                               transfer_landmarks(source.landmarks[0], driving.landmarks, RIGID_POINTS), atol=1e-4)
     # Relative transfer: at the driver's first frame the keypoints are the source's, so frame 0
     # reproduces the source frame far better than a frame of the other video does.
     err0 = np.abs(clips[0].frames[0].astype(float) - source.frames[0]).mean()
@@ -136,3 +168,23 @@ def test_trained_model_animates_as_the_registered_generator(trained, toy_folds) 
         build_generator("fomm", {}, checkpoint=str(result.model_path), device="cpu")
     with pytest.raises(ValueError, match="unknown option"):
         build_generator("monkeynet", {"vgg": 1}, checkpoint=str(result.model_path), device="cpu")
+
+
+@pytest.mark.parametrize("source", ["landmarks", "mixed"])
+def test_landmark_driven_model_trains_and_animates(toy_folds, tmp_path, source) -> None:
+    torch.set_num_threads(1)
+    opts = {**TINY, "iterations": 6, "log_every": 3, "keypoint_source": source, "sample_every": 0}
+    result = train_fold(toy_folds, 2, tmp_path / source, opts, name="monkeynet")
+    state = torch.load(result.model_path, weights_only=True)
+    assert (state["kp_detector"] is None) == (source == "landmarks")
+    assert (tmp_path / source / "samples.png").exists()
+    folds = pd.read_csv(toy_folds, dtype={"subject": str})
+    source_clip, driving = (load_clip(p) for p in folds["path"].iloc[[0, 7]])
+    gen = build_generator("monkeynet", {"transfer": {"driver_frame": "best"}},
+                          checkpoint=str(result.model_path), device="cpu")
+    clip = gen.animate(source_clip, driving)
+    assert clip.frames.shape == driving.frames.shape and np.isfinite(clip.landmarks).all()
+    # Toy faces keep one shape (every frame ties for "best"): whichever frame is the reference,
+    # relative transfer gives the source's own landmarks there.
+    ref = clip.meta["driver_reference_frame"]
+    np.testing.assert_allclose(clip.landmarks[ref], source_clip.landmarks[0], atol=1e-3)

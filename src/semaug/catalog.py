@@ -175,13 +175,17 @@ def default_options(name: str) -> dict[str, Any]:
 def resolve_options(name: str, given: Mapping[str, Any] | None) -> dict[str, Any]:
     """The options a job of scenario ``name`` runs with: its defaults updated by ``given``
     (the config's ``generators.<name>`` block). Unknown keys and values of the wrong type
-    are errors naming ``generators.<name>.<key>``; fixed options cannot be changed."""
+    are errors naming ``generators.<name>.<key>``; fixed options cannot be changed; an options
+    class with a ``from_dict`` checks its own constraints too."""
     spec = scenario(name)
     given = dict(given or {})
     for key, value in spec.fixed_options.items():
         if key in given and given[key] != value:
             raise ValueError(f"generators.{name}.{key}: fixed to {value!r} for {name!r}")
-    return _merge(default_options(name), given, f"generators.{name}")
+    resolved = _merge(default_options(name), given, f"generators.{name}")
+    if hasattr(spec.options, "from_dict"):  # an options class that checks its own values
+        spec.options.from_dict(resolved)
+    return resolved
 
 
 def _merge(base: dict[str, Any], update: Mapping[str, Any], path: str) -> dict[str, Any]:

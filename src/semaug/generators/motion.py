@@ -31,26 +31,40 @@ def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.nda
     return A, b
 
 
+def register_to(landmarks: np.ndarray, reference: int, stable: tuple[int, ...] | list[int]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Similarities (A [T,2,2], b [T,2]) taking each frame of landmarks [T,68,2] onto frame
+    ``reference`` on the ``stable`` points (the identity at the reference frame itself)."""
+    stable = list(stable)
+    ref = landmarks[reference]
+    return similarity_fit(landmarks[:, stable], np.broadcast_to(ref[stable], (len(landmarks), len(stable), 2)))
+
+
 def transfer_landmarks(source_lm: np.ndarray, driving_lm: np.ndarray,
-                       stable: tuple[int, ...] | list[int] = STABLE_POINTS) -> np.ndarray:
+                       stable: tuple[int, ...] | list[int] = STABLE_POINTS, *, reference: int = 0,
+                       register: bool = True) -> np.ndarray:
     """Target landmarks for animating the source with the driver's relative motion.
 
     source_lm: [68,2] (source frame 0), driving_lm: [T,68,2] -> target: float32 [T,68,2].
-    Each driving frame is similarity-aligned to driving frame 0 on ``stable`` (default
-    ``STABLE_POINTS``; see ``ibug.RIGID_POINTS`` for a set that expressions never move);
-    d_t = aligned L_t - L_0 is rotated by the angle between the two faces' eye axes, scaled by
+    Each driving frame is similarity-aligned to driving frame ``reference`` (default 0) on
+    ``stable`` (default ``STABLE_POINTS``; see ``ibug.RIGID_POINTS`` for a set that expressions
+    never move; ``register=False`` skips the alignment, so head motion is transferred too);
+    d_t = aligned L_t - L_ref is rotated by the angle between the two faces' eye axes, scaled by
     the inter-ocular ratio source/driver, and added to the source: target_t = L_src + d_t.
-    Frame 0 of the target is therefore exactly the source's landmarks.
+    The target at the reference frame is therefore exactly the source's landmarks.
     """
     source_lm = np.asarray(source_lm, dtype=np.float64)
     driving_lm = np.asarray(driving_lm, dtype=np.float64)
     if source_lm.shape != (68, 2) or driving_lm.ndim != 3 or driving_lm.shape[1:] != (68, 2):
         raise ValueError(f"expected [68,2] and [T,68,2], got {source_lm.shape}, {driving_lm.shape}")
-    stable = list(stable)
-    ref = driving_lm[0]
-    A, b = similarity_fit(driving_lm[:, stable], np.broadcast_to(ref[stable], (len(driving_lm), len(stable), 2)))
-    aligned = np.einsum("tij,tnj->tni", A, driving_lm) + b[:, None, :]
-    motion = aligned - ref  # [T,68,2], exactly 0 at t = 0
+    if not 0 <= reference < len(driving_lm):
+        raise ValueError(f"reference frame {reference} outside the driver's {len(driving_lm)} frames")
+    ref = driving_lm[reference]
+    aligned = driving_lm
+    if register:
+        A, b = register_to(driving_lm, reference, stable)
+        aligned = np.einsum("tij,tnj->tni", A, driving_lm) + b[:, None, :]
+    motion = aligned - ref  # [T,68,2], exactly 0 at t = reference
 
     # Express the motion in the source's frame: same rotation and scale as source vs driver.
     eye_d, eye_s = eye_centres(ref), eye_centres(source_lm)
@@ -58,3 +72,26 @@ def transfer_landmarks(source_lm: np.ndarray, driving_lm: np.ndarray,
     scale = float(inter_ocular(source_lm) / max(float(inter_ocular(ref)), 1e-6))
     rot = scale * np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
     return (source_lm[None] + motion @ rot.T).astype(np.float32)
+
+
+def normalised_shape(landmarks: np.ndarray) -> np.ndarray:
+    """[..., N, 2] -> the same points centred and divided by sqrt(convex-hull area): a shape
+    without position or size (FOMM's find_best_frame normalisation)."""
+    from scipy.spatial import ConvexHull
+
+    pts = np.asarray(landmarks, dtype=np.float64)
+    centred = pts - pts.mean(-2, keepdims=True)
+    flat = centred.reshape(-1, *pts.shape[-2:])
+    # ConvexHull(...).volume is the area in 2-D.
+    areas = np.array([np.sqrt(max(ConvexHull(p).volume, 1e-12)) for p in flat])
+    return (flat / areas[:, None, None]).reshape(pts.shape)
+
+
+def best_matching_frame(source_lm: np.ndarray, driving_lm: np.ndarray) -> int:
+    """Index of the driving frame [T,68,2] whose normalised landmarks are nearest (sum of squared
+    differences) the source's [68,2]: FOMM's --find_best_frame. Animating relative to it
+    instead of frame 0 keeps relative transfer right when the driver starts in another pose or
+    expression than the source."""
+    src = normalised_shape(np.asarray(source_lm)[None])[0]
+    drv = normalised_shape(np.asarray(driving_lm))
+    return int(((drv - src) ** 2).sum((-1, -2)).argmin())

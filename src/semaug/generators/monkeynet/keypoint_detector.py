@@ -49,3 +49,29 @@ class KeypointDetector(nn.Module):
             jac = (jac_map * heatmap[:, :, None]).sum(dim=(3, 4))  # [B, K, 4]
             out["jacobian"] = jac.view(b, self.num_kp, 2, 2)
         return out
+
+
+def landmark_keypoints(landmarks: torch.Tensor, points: list[int] | tuple[int, ...], *,
+                       first_order: bool = False) -> dict[str, torch.Tensor]:
+    """Keypoints from the dataset's landmarks, in the learned keypoints' format.
+
+    landmarks [B, 68, 2] in [-1, 1] coordinates -> {"value": [B, P, 2]} at the iBUG indices
+    ``points`` (and, with ``first_order``, identity Jacobians [B, P, 2, 2]: a landmark carries
+    a position, no local affine frame). The dense motion network turns values into Gaussians
+    exactly as it does the learned ones.
+    """
+    value = landmarks[:, list(points)].float()
+    out = {"value": value}
+    if first_order:
+        out["jacobian"] = torch.eye(2, device=value.device).expand(*value.shape[:2], 2, 2).clone()
+    return out
+
+
+def concat_keypoints(*parts: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Keypoint dicts [B, K_i, ...] -> one [B, sum K_i, ...] (value, and jacobian if all have it)."""
+    if len(parts) == 1:
+        return parts[0]
+    out = {"value": torch.cat([p["value"].float() for p in parts], dim=1)}
+    if all("jacobian" in p for p in parts):
+        out["jacobian"] = torch.cat([p["jacobian"].float() for p in parts], dim=1)
+    return out

@@ -16,7 +16,7 @@ from torch import nn
 from .dense_motion import DenseMotionNetwork
 from .discriminator import MultiScaleDiscriminator
 from .generator import OcclusionAwareGenerator
-from .keypoint_detector import KeypointDetector
+from .keypoint_detector import KeypointDetector, concat_keypoints, landmark_keypoints
 from .options import MonkeyNetOptions
 from .util import coordinate_grid, downsample, warp
 
@@ -118,16 +118,23 @@ def pyramid_losses(pred: torch.Tensor, target: torch.Tensor, scales: list[float]
 
 
 class MonkeyNet(nn.Module):
-    """Keypoint detector + generator (owning the dense motion network) + discriminator."""
+    """Keypoint detector + generator (owning the dense motion network) + discriminator.
+
+    With ``keypoint_source`` landmarks or mixed, the dataset's landmarks at ``landmark_points``
+    are keypoints too (after the learned ones): the dense motion network and the discriminator
+    see ``opts.num_keypoints`` keypoints; only learned ones have a detector and equivariance.
+    """
 
     def __init__(self, opts: MonkeyNetOptions) -> None:
         super().__init__()
         self.opts = opts
-        k, kd, dm, g, d = (opts.keypoints, opts.keypoint_detector, opts.dense_motion, opts.generator,
+        k, kd, dm, g, d = (opts.num_keypoints, opts.keypoint_detector, opts.dense_motion, opts.generator,
                            opts.discriminator)
-        self.kp_detector = KeypointDetector(
-            k, kd.block_expansion, kd.num_blocks, kd.max_features, opts.norm, scale=kd.scale,
-            temperature=kd.temperature, first_order=opts.first_order)
+        self.kp_detector = None
+        if opts.uses_learned:
+            self.kp_detector = KeypointDetector(
+                opts.keypoints, kd.block_expansion, kd.num_blocks, kd.max_features, opts.norm,
+                scale=kd.scale, temperature=kd.temperature, first_order=opts.first_order)
         dense = DenseMotionNetwork(k, dm.block_expansion, dm.num_blocks, dm.max_features, opts.norm,
                                    scale=kd.scale, kp_variance=dm.kp_variance, occlusion=dm.occlusion)
         self.generator = OcclusionAwareGenerator(dense, g.block_expansion, g.max_features, g.down_blocks,
@@ -139,20 +146,39 @@ class MonkeyNet(nn.Module):
                 k, d.block_expansion, d.num_blocks, d.max_features, opts.norm, scales=d.scales,
                 kp_variance=dm.kp_variance)
 
+    def keypoints(self, frame: torch.Tensor, landmarks: torch.Tensor | None = None
+                  ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor] | None]:
+        """frame [B, 3, H, W], landmarks [B, 68, 2] in [-1, 1] coordinates (needed unless
+        keypoint_source is learned) -> (all keypoints [B, num_keypoints, ...], the learned part
+        or None)."""
+        parts, learned = [], None
+        if self.kp_detector is not None:
+            learned = self.kp_detector(frame)
+            parts.append(learned)
+        if self.opts.uses_landmarks:
+            if landmarks is None:
+                raise ValueError(f"keypoint_source {self.opts.keypoint_source!r} needs the frames' "
+                                 "landmarks; none were given")
+            parts.append(landmark_keypoints(landmarks, self.opts.landmark_points,
+                                            first_order=self.opts.first_order))
+        return concat_keypoints(*parts), learned
+
     def animate(self, source: torch.Tensor, kp_source: dict[str, torch.Tensor],
                 kp_driving: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return self.generator(source, kp_source, kp_driving)
 
     def generator_losses(self, source: torch.Tensor, driving: torch.Tensor,
-                         rng: torch.Generator | None = None
+                         rng: torch.Generator | None = None, landmarks_source: torch.Tensor | None = None,
+                         landmarks_driving: torch.Tensor | None = None
                          ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-        """source, driving [B, 3, H, W] in [0, 1], frames of one video -> (weighted losses, outputs).
+        """source, driving [B, 3, H, W] in [0, 1], frames of one video (and their landmarks
+        [B, 68, 2] in [-1, 1] coordinates) -> (weighted losses, outputs).
 
         The model reconstructs the driving frame from the source frame and the keypoints of both.
         """
         w = self.opts.loss_weights
-        kp_source = self.kp_detector(source)
-        kp_driving = self.kp_detector(driving)
+        kp_source, _ = self.keypoints(source, landmarks_source)
+        kp_driving, learned_driving = self.keypoints(driving, landmarks_driving)
         out = self.generator(source, kp_source, kp_driving)
         out["kp_source"], out["kp_driving"] = kp_source, kp_driving
         rec = pyramid_losses(out["prediction"], driving, self.opts.pyramid_scales)
@@ -168,11 +194,12 @@ class MonkeyNet(nn.Module):
                 losses["feature_matching"] = w.feature_matching * fm
             if w.gan > 0:
                 losses["gan"] = w.gan * sum(((1 - s.float()) ** 2).mean() for _, s in fake)
-        if w.equivariance_value > 0 or (self.opts.first_order and w.equivariance_jacobian > 0):
+        if learned_driving is not None and (
+                w.equivariance_value > 0 or (self.opts.first_order and w.equivariance_jacobian > 0)):
             t = self.opts.transform
             transform = RandomTransform(driving.shape[0], sigma_affine=t.sigma_affine, sigma_tps=t.sigma_tps,
                                         points_tps=t.points_tps, generator=rng, device=driving.device)
-            eq = equivariance_losses(self.kp_detector, driving, kp_driving, transform)
+            eq = equivariance_losses(self.kp_detector, driving, learned_driving, transform)
             losses["equivariance_value"] = w.equivariance_value * eq["equivariance_value"]
             if "equivariance_jacobian" in eq:
                 losses["equivariance_jacobian"] = w.equivariance_jacobian * eq["equivariance_jacobian"]
