@@ -231,3 +231,22 @@ def test_forest_and_class_delta_figures(two_folds, tmp_path):
     class_recall_file(paths, folds, {}, md=tmp_path / "r.md", csv=tmp_path / "r.csv")
     png = class_delta_file(tmp_path / "r.csv", "ck", tmp_path / "figures" / "class_delta_ck.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_demo_summary_prints_the_delta_table_and_forest_plots(two_folds, tmp_path, capsys):
+    from semaug.aggregate import aggregate, delta_table_file
+    from semaug.figures import delta_forest_file
+
+    paths, metrics_paths, folds = two_folds
+    tables = tmp_path / "results" / "tables"
+    tables.mkdir(parents=True)
+    aggregate(metrics_paths, md=tables / "accuracy.md", csv=tables / "accuracy.csv",
+              tex=tables / "accuracy.tex")
+    delta_table_file(metrics_paths, paths, folds, md=tables / "accuracy_delta.md",
+                     csv=tables / "accuracy_delta.csv", n_resamples=100)
+    png = delta_forest_file(tables / "accuracy_delta.csv", "ck",
+                            tmp_path / "results" / "figures" / "delta_ck.png")
+    assert cli(["demo-summary", "--tables", str(tables)]) == 0
+    printed = capsys.readouterr().out
+    assert str(tables / "accuracy_delta.md") in printed and "95 % CI" in printed
+    assert f"  {png}" in printed
