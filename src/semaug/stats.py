@@ -28,7 +28,7 @@ from scipy.stats import binomtest, wilcoxon
 MIN_PAIRS = 6
 N_RESAMPLES = 10_000
 CONFIDENCE = 0.95
-# Resamples scored at once: a [chunk, videos] weight matrix stays a few tens of MB.
+# Resamples drawn at once: a [chunk, subjects] count matrix stays a few MB.
 _CHUNK = 1_000
 
 
@@ -58,20 +58,21 @@ def _codes(values: Sequence[object]) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64), int(codes.max()) + 1 if len(codes) else 0
 
 
+def _recall_mean(totals: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    """Mean per-class recall over the classes with videos: totals, hits [R, C] → [R]."""
+    present = totals > 0
+    recall = np.divide(hits, totals, out=np.zeros_like(hits, dtype=float), where=present)
+    return recall.sum(axis=1) / present.sum(axis=1)
+
+
 def weighted_normalized_accuracy(labels: np.ndarray, correct: np.ndarray, weights: np.ndarray
                                  ) -> np.ndarray:
     """Balanced accuracy of each row of ``weights`` [R, V] over V videos of class codes
     ``labels`` [V] (ints) with per-video ``correct`` [V] (bool): per class, the weighted share
     of its videos predicted right; then the mean over the classes with weight > 0 (as
     scikit-learn leaves out classes absent from the truth). Returns [R]."""
-    n_classes = int(labels.max()) + 1
-    onehot = np.zeros((len(labels), n_classes))
-    onehot[np.arange(len(labels)), labels] = 1.0  # [V, C]
-    totals = weights @ onehot  # [R, C] weighted videos per class
-    hits = weights @ (onehot * correct[:, None])  # [R, C] of them predicted right
-    present = totals > 0
-    recall = np.divide(hits, totals, out=np.zeros_like(hits), where=present)
-    return recall.sum(axis=1) / present.sum(axis=1)
+    onehot = np.eye(int(labels.max()) + 1)[labels]  # [V, C]
+    return _recall_mean(weights @ onehot, weights @ (onehot * correct[:, None]))
 
 
 def paired_bootstrap_delta(labels: Sequence[object], correct_base: Sequence[bool],
@@ -85,7 +86,7 @@ def paired_bootstrap_delta(labels: Sequence[object], correct_base: Sequence[bool
     are) and takes all the entries of every drawn subject, once per draw, for both arms; both
     arms' normalized accuracies are recomputed on it. ``seed`` fixes the draws.
     """
-    label_codes, _ = _codes(labels)
+    label_codes, n_classes = _codes(labels)
     subject_codes, n_subjects = _codes(subjects)
     base = np.asarray(correct_base, dtype=bool)
     scen = np.asarray(correct, dtype=bool)
@@ -93,19 +94,29 @@ def paired_bootstrap_delta(labels: Sequence[object], correct_base: Sequence[bool
         raise ValueError("labels, correct_base, correct and subjects must have one entry per video")
     if len(label_codes) == 0:
         raise ValueError("no paired videos to compare")
-    ones = np.ones((1, len(label_codes)))
-    delta = float(weighted_normalized_accuracy(label_codes, scen, ones)[0]
-                  - weighted_normalized_accuracy(label_codes, base, ones)[0])
+
+    # Per subject and class: videos, and those each arm got right [S, C]. A resample's counts
+    # are then (times each subject was drawn) @ these: the same as repeating its videos.
+    cell = subject_codes * n_classes + label_codes
+
+    def per_subject(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(cell[mask], minlength=n_subjects * n_classes).reshape(
+            n_subjects, n_classes).astype(float)
+
+    everything = np.ones(len(cell), dtype=bool)
+    totals, hits_base, hits_scen = per_subject(everything), per_subject(base), per_subject(scen)
+    delta = float(_recall_mean(totals.sum(0, keepdims=True), hits_scen.sum(0, keepdims=True))[0]
+                  - _recall_mean(totals.sum(0, keepdims=True), hits_base.sum(0, keepdims=True))[0])
     rng = np.random.default_rng(seed)
     deltas = []
     for start in range(0, n_resamples, _CHUNK):
         r = min(_CHUNK, n_resamples - start)
         drawn = rng.integers(0, n_subjects, size=(r, n_subjects))  # [r, S] subject draws
         flat = (np.arange(r)[:, None] * n_subjects + drawn).ravel()
-        times = np.bincount(flat, minlength=r * n_subjects).reshape(r, n_subjects)  # draws per subject
-        weights = times[:, subject_codes].astype(float)  # [r, V]: a video counts as often as its subject
-        deltas.append(weighted_normalized_accuracy(label_codes, scen, weights)
-                      - weighted_normalized_accuracy(label_codes, base, weights))
+        times = np.bincount(flat, minlength=r * n_subjects).reshape(r, n_subjects).astype(float)
+        resampled = times @ totals  # [r, C]
+        deltas.append(_recall_mean(resampled, times @ hits_scen)
+                      - _recall_mean(resampled, times @ hits_base))
     alpha = 1.0 - confidence
     low, high = np.quantile(np.concatenate(deltas), [alpha / 2, 1 - alpha / 2])
     return BootstrapDelta(delta=delta, low=float(low), high=float(high), n_resamples=n_resamples,
