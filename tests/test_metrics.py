@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from sklearn.metrics import balanced_accuracy_score, confusion_matrix
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score
 
-from semaug.metrics import class_order, classification_metrics, evaluation_metrics, normalized_accuracy
+from semaug.metrics import (class_order, classification_metrics, confusion_counts, evaluation_metrics,
+                            normalized_accuracy, scores)
 
 # Seed report, Tabela 5: MobileNet on CK+ without synthetic data, row-normalised (rows = true).
 TABLE_5 = [
@@ -67,3 +68,38 @@ def test_class_order():
     assert class_order({"format": "mug"}, ["sadness", "anger", "anger"]) == ["anger", "sadness"]
     assert class_order({"format": "folder"}, ["z", "a"]) == ["a", "z"]
     assert class_order({"format": "folder", "classes": ["z", "a"]}, ["a", "z"]) == ["z", "a"]
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+@pytest.mark.parametrize("seed", range(6))
+def test_scores_are_scikit_learns(seed):
+    # numpy scores (no scikit-learn import in a training job) = scikit-learn's, with a class
+    # only predicted (8), one only true (7) and labels the confusion matrix leaves out
+    rng = np.random.default_rng(seed)
+    names = np.array([f"c{i}" for i in range(9)])
+    y_true = rng.integers(0, 7, 60)
+    y_true[:2] = 7
+    y_pred = np.where(rng.random(60) < 0.4, y_true, rng.integers(0, 9, 60))
+    y_pred[:2] = 0
+    t, p = names[y_true].tolist(), names[y_pred].tolist()
+    ours = scores(t, p)
+    assert ours["accuracy"] == pytest.approx(accuracy_score(t, p), abs=1e-12)
+    assert ours["normalized_accuracy"] == pytest.approx(balanced_accuracy_score(t, p), abs=1e-12)
+    assert ours["macro_f1"] == pytest.approx(f1_score(t, p, average="macro", zero_division=0), abs=1e-12)
+    labels = names[[3, 1, 0, 5]].tolist()
+    assert confusion_counts(t, p, labels).tolist() == confusion_matrix(t, p, labels=labels).tolist()
+
+
+def test_scores_reject_unpaired_labels():
+    with pytest.raises(ValueError, match="need the same"):
+        scores(["a", "b"], ["a"])
+
+
+def test_training_imports_no_scikit_learn():
+    import subprocess
+    import sys
+
+    code = ("import sys, semaug.training, semaug.metrics; "
+            "print(any(m == 'sklearn' or m.startswith('sklearn.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -359,7 +359,7 @@ def test_train_job_with_a_clip_model_writes_video_level_files(motion, tmp_path):
     for key in ("accuracy", "normalized_accuracy", "macro_f1", "confusion", "confusion_normalized"):
         assert key in saved
     pred = pd.read_csv(out / "predictions.csv")
-    assert list(pred.columns) == ["level", "video_id", "frame", "label", "pred",
+    assert list(pred.columns) == ["level", "video_id", "subject", "frame", "label", "pred",
                                   *(f"p_{c}" for c in CLASSES)]  # the frame models' columns
     assert (pred["level"] == "video").all() and (pred["frame"] == -1).all() and len(pred) == 12
     probs = pred[[f"p_{c}" for c in CLASSES]]

@@ -18,7 +18,14 @@ def demo_summary(tables: Path) -> int:
         return 1
     print(f"Accuracy table: {md} (also {md.with_suffix('.csv')}, {md.with_suffix('.tex')})\n")
     print(md.read_text())
-    what = "tables, class distributions, synthetic samples, confusion matrices"
+    delta = tables / "accuracy_delta.md"
+    if delta.exists():
+        print(f"Δ vs original with 95 % CI and paired tests: {delta}\n")
+        print(delta.read_text())
+    forest = sorted((tables.parent / "figures").glob("delta_*.png"))
+    if forest:
+        print("Forest plots (Δ vs original, 95 % CI):\n" + "".join(f"  {p}\n" for p in forest))
+    what = "tables, Δ forest plots, per-class gains, class distributions, synthetic samples, confusion matrices"
     report = tables.parent / Path(REPORT).name  # results/tables -> results/report.html
     if report.exists():
         print(f"HTML report ({what}): {report}")

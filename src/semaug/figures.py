@@ -1,5 +1,6 @@
-"""Figures of the aggregate stage: confusion matrices summed over folds × seeds, class
-distributions per scenario (real vs synthetic), original vs synthetic frame grids."""
+"""Figures of the aggregate stage: Δ vs original with its CI (forest plot) and Δ recall vs
+class size per dataset, confusion matrices summed over folds × seeds, class distributions per
+scenario (real vs synthetic), original vs synthetic frame grids."""
 
 from __future__ import annotations
 
@@ -19,6 +20,76 @@ from .clip import load_clip  # noqa: E402
 from .metrics import normalized_accuracy, row_normalize  # noqa: E402
 from .plotting import save_figure  # noqa: E402
 
+
+
+def plot_delta_forest(delta: pd.DataFrame, ds: str, path: str | os.PathLike,
+                      baseline: str = "original") -> Path:
+    """Forest plot of dataset ``ds``: one row per (model, scenario), Δ vs ``baseline`` (points)
+    with its 95 % CI, zero marked; ``delta`` is accuracy_delta.csv
+    (:func:`semaug.aggregate.delta_statistics`). Holm-adjusted McNemar p at the right."""
+    rows = delta[(delta["ds"] == ds) & delta["delta_pct"].notna()].reset_index(drop=True)
+    n = max(len(rows), 1)
+    fig, ax = plt.subplots(figsize=(6.4, 1.0 + 0.36 * n), dpi=120)
+    y = np.arange(len(rows))[::-1]  # first row at the top
+    models = list(dict.fromkeys(rows["model"]))
+    colours = {m: f"C{i}" for i, m in enumerate(models)}
+    for yi, r in zip(y, rows.itertuples(index=False)):
+        ax.errorbar(r.delta_pct, yi, xerr=[[r.delta_pct - r.ci_low_pct], [r.ci_high_pct - r.delta_pct]],
+                    fmt="o", color=colours[r.model], capsize=3, markersize=5)
+        p = r.mcnemar_p_holm
+        if not pd.isna(p):
+            ax.annotate("p<0.001" if p < 0.001 else f"p={p:.2f}", (1.01, yi),
+                        xycoords=("axes fraction", "data"), va="center", fontsize=7)
+    ax.axvline(0.0, color="black", linestyle="--", linewidth=0.9)
+    ax.set_yticks(y, [f"{r.model} · {r.scenario}" for r in rows.itertuples(index=False)], fontsize=8)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel(f"Δ normalized accuracy vs {baseline} (points), 95 % subject-bootstrap CI",
+                  fontsize=8)
+    ax.set_title(f"{ds}: Δ vs {baseline} (right: McNemar p, Holm)", fontsize=9)
+    if rows.empty:
+        ax.text(0.5, 0.5, "no paired predictions", transform=ax.transAxes, ha="center")
+    return save_figure(fig, path)
+
+
+def delta_forest_file(delta_csv: str | os.PathLike, ds: str, png: str | os.PathLike) -> Path:
+    """The delta_figure rule: accuracy_delta.csv → results/figures/delta_<ds>.png."""
+    return plot_delta_forest(pd.read_csv(delta_csv, dtype={"ds": str}), ds, png)
+
+
+def plot_class_delta(recall: pd.DataFrame, ds: str, path: str | os.PathLike,
+                     baseline: str = "original") -> Path:
+    """Δ recall per class (points) against the class's training videos in ``baseline``: one
+    panel per model, one colour per scenario, marker area ∝ videos the scenario added;
+    ``recall`` is class_recall.csv (:func:`semaug.aggregate.per_class_recall`)."""
+    rows = recall[recall["ds"] == ds]
+    models = list(dict.fromkeys(rows["model"])) or [""]
+    scenarios = list(dict.fromkeys(rows["scenario"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.4), dpi=120,
+                             squeeze=False, sharey=True)
+    for ax, model in zip(axes[0], models):
+        g = rows[rows["model"] == model]
+        by_size = g["train_videos"].notna().any()
+        x_of = (lambda t: t["train_videos"]) if by_size else (lambda t: t["test_videos"])
+        for i, sc in enumerate(scenarios):
+            t = g[g["scenario"] == sc]
+            size = 12 + 2.0 * t["added_videos"].fillna(0).clip(lower=0)
+            ax.scatter(x_of(t), t["delta_pct"], s=size, color=f"C{i}", alpha=0.75, label=sc)
+        for label, t in g.groupby("label"):
+            ax.annotate(label, (x_of(t).mean(), t["delta_pct"].max()), fontsize=6,
+                        xytext=(2, 3), textcoords="offset points")
+        ax.axhline(0.0, color="black", linestyle="--", linewidth=0.9)
+        ax.set_xlabel(f"training videos of the class in {baseline} (mean over folds)" if by_size
+                      else "test videos of the class", fontsize=8)
+        ax.set_title(f"{ds} · {model}", fontsize=9)
+    axes[0][0].set_ylabel(f"Δ recall vs {baseline} (points)", fontsize=8)
+    if scenarios:
+        axes[0][-1].legend(fontsize=7, title="marker area ∝ videos added", title_fontsize=6)
+    return save_figure(fig, path)
+
+
+def class_delta_file(recall_csv: str | os.PathLike, ds: str, png: str | os.PathLike) -> Path:
+    """The class_delta_figure rule: class_recall.csv → results/figures/class_delta_<ds>.png."""
+    return plot_class_delta(pd.read_csv(recall_csv, dtype={"ds": str, "label": str}), ds, png)
 
 
 def summed_confusion(metrics_paths: Iterable[str | os.PathLike], level: str = "video"

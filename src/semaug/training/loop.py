@@ -243,6 +243,9 @@ def train_job(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # First line of the log: what this job trains with, defaults included, so a run on real
+    # data without a `train:` block shows the study's settings it got.
+    log.info("training %s (fold %d, seed %d) with %s", model_name, fold, seed, cfg.describe())
     device = pick_device(cfg.device)
     dtypes = {"video_id": str, "subject": str, "driver_subject": str, "label": str}
     train_table = pd.read_csv(manifest, dtype=dtypes, keep_default_na=False)
@@ -253,7 +256,7 @@ def train_job(
     check_no_leak(pd.concat(faces), test_table, str(manifest))
     classes = class_order(dataset, folds_table["label"])
     head = dataset.get("mobilenet_head") or ("mug" if dataset.get("format") == "mug" else "ck")
-    log.info("device %s; %d classes %s; settings %s", device, len(classes), classes, cfg.as_dict())
+    log.info("device %s; %d classes %s", device, len(classes), classes)
 
     torch.manual_seed(seed)  # model initialisation and dropout
     if device.type == "cuda":
@@ -294,6 +297,9 @@ def train_job(
 
     frame_probs, video_probs = predict(model, test, cfg)
     predictions = prediction_table(test, frame_probs, video_probs, classes)
+    if "subject" in test_table:  # the paired statistics resample test subjects
+        subject_of = test_table.drop_duplicates("video_id").set_index("video_id")["subject"]
+        predictions.insert(2, "subject", predictions["video_id"].map(subject_of))
     with atomic_path(out / "predictions.csv") as tmp:
         predictions.to_csv(tmp, index=False)
     frames_rows = predictions[predictions["level"] == "frame"]
