@@ -45,6 +45,7 @@ GENERATOR = FOLD + "/generators/{gen}"
 GENERATOR_MODEL = GENERATOR + "/model.pt"
 GENERATOR_LOSSES = GENERATOR + "/losses.csv"
 GENERATOR_LOSS_PLOT = GENERATOR + "/losses.png"
+GENERATOR_SAMPLES = GENERATOR + "/samples.png"  # latest reconstruction grid (samples/ holds all)
 REGRESSOR = FOLD + "/landmark_regressor/model.npz"
 REGRESSOR_METRICS = FOLD + "/landmark_regressor/metrics.json"
 MANIFEST = FOLD + "/train_{scenario}.csv"
@@ -60,6 +61,10 @@ TRAIN_METRICS = TRAIN + "/metrics.json"
 
 # Aggregates
 ACCURACY_TABLE = "tables/accuracy.{ext}"
+DELTA_TABLE = "tables/accuracy_delta.{ext}"  # Δ vs original: subject-bootstrap CI, McNemar
+CLASS_RECALL_TABLE = "tables/class_recall.{ext}"
+DELTA_FIGURE = "figures/delta_{ds}.png"  # forest plot
+CLASS_DELTA_FIGURE = "figures/class_delta_{ds}.png"
 CONFUSION_FIGURE = "figures/confusion/{ds}/{model}_{scenario}.png"
 CLASS_DISTRIBUTION_FIGURE = "figures/class_distribution/{ds}.png"
 SAMPLES_FIGURE = "figures/samples/{ds}_{scenario}.png"

@@ -126,3 +126,125 @@ rule sample_grid:
         code=code("semaug.figures"),
     script:
         "../scripts/sample_grid.py"
+
+
+rule accuracy_delta:
+    input:
+        metrics=[p for ds in DATASETS for p in train_metrics(ds)],
+        predictions=[p for ds in DATASETS for p in train_predictions(ds)],
+        folds=all_folds_tables(),
+    output:
+        md=results(layout.DELTA_TABLE, ext="md"),
+        csv=results(layout.DELTA_TABLE, ext="csv"),
+        tex=results(layout.DELTA_TABLE, ext="tex"),
+        html=report(
+            results(layout.DELTA_TABLE, ext="html"),
+            caption="../report/accuracy_delta.rst",
+            category="Accuracy",
+            labels={"table": "Δ vs original, CI and paired tests"},
+        ),
+    log:
+        logs("aggregate/accuracy_delta"),
+    benchmark:
+        benchmarks("aggregate/accuracy_delta")
+    localrule: True
+    conda:
+        "../../envs/semaug.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        datasets=list(DATASETS),
+        code=code("semaug.aggregate"),
+    script:
+        "../scripts/accuracy_delta.py"
+
+
+rule class_recall:
+    input:
+        predictions=[p for ds in DATASETS for p in train_predictions(ds)],
+        folds=all_folds_tables(),
+        class_counts=all_class_counts(),
+    output:
+        md=results(layout.CLASS_RECALL_TABLE, ext="md"),
+        csv=results(layout.CLASS_RECALL_TABLE, ext="csv"),
+        html=report(
+            results(layout.CLASS_RECALL_TABLE, ext="html"),
+            caption="../report/class_recall.rst",
+            category="Accuracy",
+            labels={"table": "recall per class"},
+        ),
+    log:
+        logs("aggregate/class_recall"),
+    benchmark:
+        benchmarks("aggregate/class_recall")
+    localrule: True
+    conda:
+        "../../envs/semaug.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        datasets=list(DATASETS),
+        folds=list(fold_ids()),
+        code=code("semaug.aggregate"),
+    script:
+        "../scripts/class_recall.py"
+
+
+rule delta_figure:
+    input:
+        results(layout.DELTA_TABLE, ext="csv"),
+    output:
+        report(
+            results(layout.DELTA_FIGURE),
+            caption="../report/delta_forest.rst",
+            category="Accuracy",
+            subcategory="{ds}",
+            labels={"dataset": "{ds}", "figure": "Δ vs original (forest plot)"},
+        ),
+    log:
+        logs("aggregate/delta_figure_{ds}"),
+    benchmark:
+        benchmarks("aggregate/delta_figure_{ds}")
+    localrule: True
+    conda:
+        "../../envs/semaug.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        code=code("semaug.figures"),
+    script:
+        "../scripts/delta_figure.py"
+
+
+rule class_delta_figure:
+    input:
+        results(layout.CLASS_RECALL_TABLE, ext="csv"),
+    output:
+        report(
+            results(layout.CLASS_DELTA_FIGURE),
+            caption="../report/class_recall.rst",
+            category="Accuracy",
+            subcategory="{ds}",
+            labels={"dataset": "{ds}", "figure": "Δ recall vs class size"},
+        ),
+    log:
+        logs("aggregate/class_delta_figure_{ds}"),
+    benchmark:
+        benchmarks("aggregate/class_delta_figure_{ds}")
+    localrule: True
+    conda:
+        "../../envs/semaug.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        code=code("semaug.figures"),
+    script:
+        "../scripts/class_delta_figure.py"

@@ -163,6 +163,21 @@ def train_metrics(ds, model=None, scenario=None):
     ]
 
 
+def train_predictions(ds):
+    """predictions.csv of the same jobs as train_metrics(ds)."""
+    return [m.replace("metrics.json", "predictions.csv") for m in train_metrics(ds)]
+
+
+def all_folds_tables():
+    return [results(layout.FOLDS, ds=ds) for ds in DATASETS]
+
+
+def all_class_counts():
+    return [
+        results(layout.CLASS_COUNTS, ds=ds, k=k) for ds in DATASETS for k in fold_ids()
+    ]
+
+
 def rendering_scenarios():
     """Configured scenarios that add rendered videos (their frames are shown in the report)."""
     return [name for name, sc in SCENARIOS.items() if sc.renders]
@@ -242,10 +257,17 @@ def manifest_inputs(wc):
 
 def aggregate_outputs():
     """Tables, confusion matrices, class distributions and sample grids."""
-    outputs = [
-        results(layout.ACCURACY_TABLE, ext=ext) for ext in ("md", "csv", "tex", "html")
+    tables = [
+        (layout.ACCURACY_TABLE, ("md", "csv", "tex", "html")),
+        (layout.DELTA_TABLE, ("md", "csv", "tex", "html")),
+        (layout.CLASS_RECALL_TABLE, ("md", "csv", "html")),
     ]
+    outputs = [results(table, ext=ext) for table, exts in tables for ext in exts]
     for ds in DATASETS:
+        outputs += [
+            results(layout.DELTA_FIGURE, ds=ds),
+            results(layout.CLASS_DELTA_FIGURE, ds=ds),
+        ]
         outputs += [
             results(layout.CONFUSION_FIGURE, ds=ds, model=m, scenario=sc)
             for m in models_for(ds)

@@ -14,6 +14,17 @@ rule train_generator:
             category="Generators",
             labels={"dataset": "{ds}", "fold": "{k}", "generator": "{gen}"},
         ),
+        samples=report(
+            results(layout.GENERATOR_SAMPLES),
+            caption="../report/generator_samples.rst",
+            category="Generators",
+            labels={
+                "dataset": "{ds}",
+                "fold": "{k}",
+                "generator": "{gen}",
+                "figure": "samples",
+            },
+        ),
     log:
         logs("generators/{ds}/fold{k}_{gen}"),
     benchmark:
