@@ -594,3 +594,325 @@ def test_no_unsafe_loaders_or_shells_in_the_code():
             offenders += [f"{path.relative_to(REPO)}: {m.group(0)}"
                           for m in re.finditer(pattern, text)]
     assert not offenders, offenders
+
+
+# --------------------------------------------------------------------------------------------
+# Through Snakemake: one tiny demo workdir; the cases run in this order and build on each other
+# (lock -> crop shard -> synthesis -> training -> disk full -> generator -> damaged clip).
+# --------------------------------------------------------------------------------------------
+
+TINY = """
+datasets:
+  ck_tiny:
+    format: ckplus
+    root: results/demo/ck_tiny
+    classes: [anger, happy, surprise]
+    demo: {subjects: 8, seed: 0, width: 120, height: 96, min_frames: 6, max_frames: 8, intensity: [2.8, 3.8]}
+folds: 2
+models: [cnn]
+scenarios: [original, landmark_warp]
+faces: {size: 32, shards: 1}
+synthesis: {balance: 10, batch_size: 2, previews: true, quality_videos: 4}
+train: {epochs: 150, image_size: 16, frames: 2, threads: 1, gpu: 0}
+"""
+# Monkey-Net at its smallest (tests/test_monkeynet_train.py's TINY), a resume state every 5
+# iterations.
+GENERATOR = """
+scenarios: [original, landmark_warp, monkeynet]
+generators:
+  monkeynet:
+    image_size: 32
+    keypoints: 4
+    batch_size: 4
+    log_every: 5
+    checkpoint_every: 5
+    iterations: 40
+    lr: 0.001
+    keypoint_detector: {block_expansion: 8, max_features: 16, num_blocks: 2, scale: 0.5}
+    dense_motion: {block_expansion: 8, max_features: 16, num_blocks: 2}
+    generator: {block_expansion: 8, max_features: 16, res_blocks: 1}
+    discriminator: {block_expansion: 8, max_features: 16, num_blocks: 2, scales: [1.0]}
+    device: cpu
+    threads: 1
+"""
+DS = "results/ck_tiny"
+TRAIN_DIR = f"{DS}/fold0/cnn/original/seed0"
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("reliability")
+    (work / "tiny.yaml").write_text(TINY)
+    (work / "generator.yaml").write_text(GENERATOR)
+    return work
+
+
+def _command(work: Path, *args: str, generator: bool = False) -> list[str]:
+    # targets first: --configfile takes several values and would swallow them
+    configs = [str(work / "tiny.yaml")] + ([str(work / "generator.yaml")] if generator else [])
+    return [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+            "--cores", "2", *args, "--configfile", *configs]
+
+
+def snakemake(work: Path, *args: str, generator: bool = False,
+              timeout: int = 300) -> subprocess.CompletedProcess:
+    cmd = _command(work, *args, generator=generator)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, PYTHONUNBUFFERED="1"))
+
+
+def start(work: Path, *args: str, generator: bool = False) -> subprocess.Popen:
+    """snakemake in its own session: killpg then takes its whole process tree (the jobs and
+    their ffmpeg children included)."""
+    out = open(work / "killed_run.out", "w")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(_command(work, *args, generator=generator), stdout=out,
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+
+
+def kill_when(proc: subprocess.Popen, ready: Callable[[], bool], work: Path,
+              timeout: float = 240) -> None:
+    """kill -9 the process group of ``proc`` as soon as ``ready()``; fail if snakemake ends
+    first (the kill point was never reached)."""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            if proc.poll() is not None:
+                tail = (work / "killed_run.out").read_text()[-3000:]
+                pytest.fail(f"snakemake ended (rc {proc.returncode}) before the kill point:\n{tail}")
+            time.sleep(0.02)
+        pytest.fail("the kill point was not reached in time")
+    finally:
+        with _suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        _wait_group_gone(proc.pid)
+
+
+class _suppress:
+    def __init__(self, *errors):
+        self.errors = errors
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, err, tb):
+        return kind is not None and issubclass(kind, self.errors)
+
+
+def _wait_group_gone(pgid: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+
+
+def rerun(work: Path, *targets: str, generator: bool = False) -> subprocess.CompletedProcess:
+    """What a user does after a kill: --unlock (the killed run's lock is still there), rerun."""
+    unlock = snakemake(work, "--unlock", generator=generator)
+    assert unlock.returncode == 0, unlock.stderr[-3000:]
+    result = snakemake(work, *targets, generator=generator)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return result
+
+
+def complete_clips(folder: Path) -> list[Path]:
+    """Clips renamed into place (an atomic writer's temporary is <name>.part.npz)."""
+    return sorted(p for p in folder.glob("*.npz") if ".part" not in p.name)
+
+
+def partial_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if ".part" in p.name)
+
+
+def _log(work: Path, pattern: str) -> Path:
+    logs = sorted((work / "logs").glob(pattern))
+    assert len(logs) == 1, (pattern, logs)
+    return logs[0]
+
+
+@pytest.mark.slow
+def test_a_second_run_on_the_same_directory_is_refused_by_the_lock(work):
+    """While one snakemake builds faces.csv, a second one on the same directory stops with
+    Snakemake's lock message (it would write the same files); the first completes."""
+    first = start(work, f"{DS}/faces.csv")
+    try:
+        locks = work / ".snakemake" / "locks"
+        deadline = time.monotonic() + 120
+        while not (locks.is_dir() and any(locks.iterdir())):
+            assert first.poll() is None, (work / "killed_run.out").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the first run never took its lock"
+            time.sleep(0.05)
+        second = snakemake(work, f"{DS}/index.csv")
+        assert second.returncode != 0
+        assert "cannot be locked" in second.stderr + second.stdout, second.stderr[-2000:]
+        assert first.wait(timeout=300) == 0, (work / "killed_run.out").read_text()[-3000:]
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+    assert (work / DS / "faces.csv").exists()
+
+
+@pytest.mark.slow
+def test_kill_during_a_crop_shard_then_the_rerun_completes(work):
+    """kill -9 of snakemake and its jobs while the crop shard writes clips: the rerun (after
+    --unlock) reuses the clips finished before the kill, makes the rest, and every clip in
+    faces.csv reads completely; no temporary file is left."""
+    clips = work / DS / "faces" / "clips"
+    for path in [*clips.glob("*"), *(work / DS).glob("faces*.csv"), *(work / DS / "faces").glob("*.csv")]:
+        path.unlink()
+    proc = start(work, f"{DS}/faces.csv")
+    kill_when(proc, lambda: len(complete_clips(clips)) >= 2, work)
+    assert not (work / DS / "faces" / "shard0.csv").exists(), "killed after the shard finished"
+    before = {p.name: p.stat().st_mtime_ns for p in complete_clips(clips)}
+    rerun(work, f"{DS}/faces.csv")
+    faces = pd.read_csv(work / DS / "faces.csv")
+    index = pd.read_csv(work / DS / "index.csv")
+    assert set(faces["video_id"]) == set(index["video_id"])
+    for path in faces["path"]:
+        load_clip(work / path)
+    after = {p.name: p.stat().st_mtime_ns for p in complete_clips(clips)}
+    assert all(after[name] == mtime for name, mtime in before.items()), "a finished clip was redone"
+    assert len(before) < len(after) and not partial_files(work / DS)
+
+
+@pytest.mark.slow
+def test_kill_during_synthesis_then_the_rerun_completes(work):
+    """kill -9 while landmark_warp writes synthetic clips: the rerun keeps the clips finished
+    with their preview, makes the others, and videos.csv lists one complete clip per plan row."""
+    clips = work / DS / "fold0" / "synthetic" / "landmark_warp" / "clips"
+    target = f"{DS}/fold0/synthetic/landmark_warp/videos.csv"
+    proc = start(work, target)
+    kill_when(proc, lambda: len(complete_clips(clips)) >= 3, work)
+    assert not (work / target).exists(), "killed after synthesis finished"
+    # a clip is finished with its preview (a clip whose mp4 is missing is made again)
+    before = {p.name: p.stat().st_mtime_ns for p in complete_clips(clips)
+              if p.with_suffix(".mp4").exists()}
+    rerun(work, target)
+    videos = pd.read_csv(work / target)
+    plan = pd.read_csv(work / DS / "fold0" / "synthesis_plan.csv")
+    assert len(videos) == len(plan) > len(before)
+    for path in videos["path"]:
+        assert load_clip(work / path).n_frames >= 2
+    after = {p.name: p.stat().st_mtime_ns for p in complete_clips(clips)}
+    assert all(after[name] == mtime for name, mtime in before.items())
+    assert not partial_files(clips.parent)
+
+
+@pytest.mark.slow
+def test_kill_during_training_then_the_rerun_equals_an_uninterrupted_run(work, tmp_path):
+    """kill -9 after some epochs: the rerun resumes from resume.pt (its log says so) and its
+    metrics.json, history losses and predictions equal those of an uninterrupted run with the
+    same seed. The checkpoints it writes load with torch.load(weights_only=True)."""
+    from semaug.checkpoints import load_checkpoint
+
+    out = work / TRAIN_DIR
+    log = work / "logs" / "train" / "ck_tiny" / "fold0" / "cnn_original_seed0.log"
+    target = f"{TRAIN_DIR}/metrics.json"
+
+    def some_epochs_done() -> bool:
+        return (out / "resume.pt").exists() and log.exists() and "epoch 10/" in log.read_text()
+
+    proc = start(work, target)
+    kill_when(proc, some_epochs_done, work)
+    assert not (out / "metrics.json").exists(), "killed after training finished"
+    state = load_checkpoint(out / "resume.pt")  # the resume state is plain data
+    assert 10 <= state["epoch"] < 150
+    rerun(work, target)
+    assert "resuming from" in log.read_text()
+    resumed = {name: (out / name).read_bytes() for name in ("metrics.json", "predictions.csv")}
+    history = pd.read_csv(out / "history.csv")
+    assert load_checkpoint(out / "model.pt")["classes"] == ["anger", "happy", "surprise"]
+
+    again = snakemake(work, target, "--forcerun", "train")
+    assert again.returncode == 0, again.stderr[-4000:]
+    assert "resuming" not in log.read_text().split("resuming from")[-1]
+    assert json.loads(resumed["metrics.json"]) == json.loads((out / "metrics.json").read_text())
+    assert resumed["predictions.csv"] == (out / "predictions.csv").read_bytes()
+    uninterrupted = pd.read_csv(out / "history.csv")
+    columns = [c for c in history.columns if c != "seconds"]
+    pd.testing.assert_frame_equal(history[columns], uninterrupted[columns])
+
+
+@pytest.mark.slow
+def test_a_full_disk_names_the_path_leaves_nothing_and_the_rerun_completes(work):
+    """Synthesis outputs on a 24 KiB tmpfs: the job fails, its log names the file and "no
+    space left", no partial clip or table is left there; with space freed the rerun
+    completes. (Needs root to mount: skipped with the reason otherwise.)"""
+    synthetic = work / DS / "fold1" / "synthetic"
+    synthetic.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", str(synthetic)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}): run as root")
+    try:
+        target = f"{DS}/fold1/synthetic/landmark_warp/videos.csv"
+        failed = snakemake(work, target)
+        assert failed.returncode != 0
+        log = _log(work, "synthesis/ck_tiny/fold1_landmark_warp*.log").read_text()
+        first_error = next(line for line in log.splitlines() if " ERROR " in line)
+        assert "no space left" in first_error and f"{DS}/fold1/synthetic/" in first_error, log[-3000:]
+        assert not (work / target).exists()
+        assert not partial_files(synthetic), partial_files(synthetic)
+        subprocess.run(["mount", "-o", "remount,size=64m", str(synthetic)], check=True)
+        result = snakemake(work, target)
+        assert result.returncode == 0, result.stderr[-4000:]
+        for path in pd.read_csv(work / target)["path"]:
+            load_clip(work / path)
+    finally:
+        subprocess.run(["umount", "-l", str(synthetic)], capture_output=True)
+
+
+@pytest.mark.slow
+def test_kill_during_generator_training_then_the_rerun_completes(work):
+    """kill -9 while Monkey-Net trains (tiny options): the rerun resumes from its resume
+    state and writes model.pt; both load with torch.load(weights_only=True)."""
+    from semaug.checkpoints import load_checkpoint
+
+    out = work / DS / "fold0" / "generators" / "monkeynet"
+    target = f"{DS}/fold0/generators/monkeynet/model.pt"
+    proc = start(work, target, generator=True)
+    kill_when(proc, lambda: (out / "resume.pt").exists(), work)
+    assert not (out / "model.pt").exists(), "killed after generator training finished"
+    assert load_checkpoint(out / "resume.pt")["iteration"] >= 5
+    rerun(work, target, generator=True)
+    log = _log(work, "generators/ck_tiny/fold0_monkeynet*.log").read_text()
+    assert "resuming monkeynet from iteration" in log
+    model = load_checkpoint(out / "model.pt")
+    assert model["meta"]["iterations"] == 40
+    assert len(pd.read_csv(out / "losses.csv")) == 8 and not (out / "resume.pt").exists()
+
+
+@pytest.mark.slow
+def test_a_damaged_face_clip_fails_the_training_job_with_one_line(work):
+    """A face clip truncated behind the workflow's back: the training job that reads it fails,
+    and its log's first error line names the clip and the fix (not numpy's zip traceback)."""
+    faces = pd.read_csv(work / DS / "faces.csv")
+    clip = faces["path"].iloc[0]  # relative to the working directory, as the log says it
+    _truncate(work / clip)
+    result = snakemake(work, f"{DS}/fold1/cnn/original/seed0/metrics.json")
+    assert result.returncode != 0
+    log = _log(work, "train/ck_tiny/fold1/cnn_original_seed0.log").read_text()
+    first_error = next(line for line in log.splitlines() if " ERROR " in line)
+    assert "ClipError" in first_error and f"clip file {clip} is unreadable" in first_error
+    assert "delete it and rerun snakemake with `--forcerun crop_faces`" in first_error
+
+
+@pytest.mark.slow
+def test_a_corrupt_config_file_is_one_line_naming_it(work):
+    """A --configfile that is not YAML: one line with the file, the line and column (the
+    workflow profile checks it; Snakemake's own message names no file)."""
+    bad = work / "broken.yaml"
+    bad.write_text("datasets:\n  mine: {format: ckplus, root: [unclosed\nfolds: 2\n")
+    result = subprocess.run([SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory",
+                             str(work), "-n", "--configfile", str(bad)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"semaug: config file {bad} is not valid YAML at line 3"), line

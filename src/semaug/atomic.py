@@ -20,6 +20,9 @@ from typing import Any
 class DiskFullError(OSError):
     """No space left on the device while writing a file; the message names the file."""
 
+    def __str__(self) -> str:  # the message alone, without OSError's "[Errno 28] " prefix
+        return str(self.strerror)
+
 
 def disk_full(path: str | os.PathLike) -> DiskFullError:
     """The error to raise when writing ``path`` ran out of space."""
