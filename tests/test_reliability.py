@@ -577,6 +577,20 @@ def test_the_landmark_regressor_loads_without_pickle(tmp_path):
         LandmarkRegressor.load(tmp_path / "evil.npz")
 
 
+@pytest.mark.xfail(strict=True, reason="pending in modules edited elsewhere: training/loop.py "
+                   "(resume.pt), generators/monkeynet/train.py (resume.pt) and animate.py "
+                   "(model.pt) still call torch.load(weights_only=False); remove this marker "
+                   "when they call semaug.checkpoints.load_checkpoint")
+def test_every_checkpoint_is_loaded_through_load_checkpoint():
+    """No torch.load outside semaug.checkpoints: every checkpoint read is weights_only."""
+    import re
+
+    calls = [f"{path.relative_to(REPO)}: {m.group(0)}"
+             for path in (REPO / "src").rglob("*.py") if path.name != "checkpoints.py"
+             for m in re.finditer(r"torch\.load\([^)]*\)", path.read_text())]
+    assert not calls, calls
+
+
 def test_no_unsafe_loaders_or_shells_in_the_code():
     """yaml.safe_load only; no shell=True, os.system, eval/exec or pickle; no np.load
     with allow_pickle=True (numpy's default refuses pickles). (torch.load call sites outside semaug.checkpoints are listed in the
