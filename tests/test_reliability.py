@@ -930,3 +930,36 @@ def test_a_corrupt_config_file_is_one_line_naming_it(work):
     assert result.returncode != 0
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith(f"semaug: config file {bad} is not valid YAML at line 3"), line
+
+
+@pytest.mark.parametrize("writer", ["torch_save", "write_csv", "save_clip", "write_video"])
+def test_every_writer_on_a_full_disk_names_the_file_and_leaves_nothing(tmp_path, writer):
+    """Each atomic writer on a 16 KiB tmpfs: one line with the file and "no space left", and
+    the folder stays empty (torch.save's own message, "unexpected pos", says neither)."""
+    import torch
+
+    from semaug.atomic import torch_save, write_csv
+    from semaug.video import write_video
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(disk)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}): run as root")
+    noise = np.random.default_rng(0).integers(0, 256, (20, 64, 64, 3), dtype=np.uint8)
+    write = {
+        "torch_save": lambda: torch_save({"w": torch.rand(20000)}, disk / "model.pt"),
+        "write_csv": lambda: write_csv(pd.DataFrame({"x": np.arange(20000)}), disk / "t.csv"),
+        "save_clip": lambda: save_clip(disk / "c.npz", Clip(noise, np.zeros((20, 68, 2),
+                                                                               np.float32))),
+        "write_video": lambda: write_video(disk / "v.mp4", noise),
+    }[writer]
+    try:
+        with pytest.raises(OSError if writer != "write_video" else RuntimeError) as err:
+            write()
+        message = str(err.value)
+        assert "\n" not in message and "no space left" in message and str(disk) in message
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)

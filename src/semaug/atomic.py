@@ -44,6 +44,16 @@ def is_disk_full(err: BaseException) -> bool:
     return False
 
 
+def _nearly_full(folder: Path, margin: int = 1 << 20) -> bool:
+    """Less than ``margin`` bytes free where ``folder`` lives: the likely cause of a writer's
+    error that does not say so (torch.save reports "unexpected pos 704 vs 598")."""
+    try:
+        stat = os.statvfs(folder)
+    except OSError:
+        return False
+    return stat.f_bavail * stat.f_frsize < margin
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``, on error it
@@ -56,8 +66,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         os.replace(tmp, path)
     except BaseException as err:
+        # before the temporary goes: removing it frees the space that ran out
+        full = not isinstance(err, DiskFullError) and (
+            is_disk_full(err)
+            or isinstance(err, (OSError, RuntimeError)) and _nearly_full(path.parent))
         tmp.unlink(missing_ok=True)
-        if is_disk_full(err) and not isinstance(err, DiskFullError):
+        if full:
             raise disk_full(path) from err
         raise
 
