@@ -837,7 +837,7 @@ def test_kill_during_training_then_the_rerun_equals_an_uninterrupted_run(work, t
     kill_when(proc, some_epochs_done, work)
     assert not (out / "metrics.json").exists(), "killed after training finished"
     state = load_checkpoint(out / "resume.pt")  # the resume state is plain data
-    assert 10 <= state["epoch"] < 150
+    assert 1 <= state["epoch"] < 150  # the log line of epoch 10 may precede its resume state
     rerun(work, target)
     assert "resuming from" in log.read_text()
     resumed = {name: (out / name).read_bytes() for name in ("metrics.json", "predictions.csv")}
