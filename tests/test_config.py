@@ -140,3 +140,13 @@ def test_missing_root_says_what_was_expected(tmp_path, snakemake_run):
     out = result.stderr + result.stdout
     assert result.returncode != 0
     assert "datasets.mug.root" in out and "subjects3/<subject>/[session<N>/]<expression>" in out
+
+
+def test_schema_defaults_of_faces_dlib_are_the_backends_own(schema_path):
+    import dataclasses
+
+    from semaug.faces.dlib_landmarks import DlibOptions
+
+    config = {"datasets": {"mine": {"format": "mug", "root": ".", "landmarks": "dlib"}}}
+    validate(config, schema=schema_path)
+    assert config["faces"]["dlib"] == dataclasses.asdict(DlibOptions())

@@ -1,6 +1,7 @@
 """Classifier registry: shapes, the study's heads, Keras mappings, freezing, ImageNet loading."""
 
 import urllib.error
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,9 +16,23 @@ torch.set_num_threads(1)
 
 
 def test_registry_lists_one_file_per_model():
-    assert available_models() == ["cnn", "mobilenet", "resnet50"]
-    with pytest.raises(KeyError, match="available: cnn, mobilenet, resnet50"):
+    import semaug.models
+
+    package = Path(semaug.models.__file__).parent
+    files = sorted(p.stem for p in package.glob("*.py") if not p.stem.startswith("_"))
+    assert available_models() == files  # a new file is a new model, no list to edit
+    assert {"cnn", "mobilenet", "resnet50", "cnn_lstm", "r2plus1d"} <= set(files)
+    with pytest.raises(KeyError, match="available: " + ", ".join(files)):
         build_model("vgg", BuildOptions(num_classes=3))
+
+
+def test_every_model_builds_and_declares_its_input():
+    for name in available_models():
+        model = build_model(name, BuildOptions(num_classes=4, image_size=32))
+        assert isinstance(model.takes_clips, bool) and len(model.mean) == len(model.std) == 3
+        x = torch.randn(2, 3, 3, 32, 32) if model.takes_clips else torch.randn(2, 3, 32, 32)
+        with torch.no_grad():
+            assert model.eval()(x).shape == (2, 4), name
 
 
 @pytest.mark.parametrize("name, size, head", [
@@ -83,12 +98,14 @@ def _offline(monkeypatch):
     monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
 
 
-def _save_random_imagenet_weights(name: str) -> dict[str, torch.Tensor]:
-    """A randomly initialised state_dict under the file name torch hub expects."""
+def _save_random_weights(name: str) -> dict[str, torch.Tensor]:
+    """A randomly initialised state_dict of model ``name``'s torchvision network, under the
+    file name torch hub expects for its pretrained weights."""
     import torchvision
 
     module = __import__(f"semaug.models.{name}", fromlist=["WEIGHTS"])
-    ctor = {"mobilenet": torchvision.models.mobilenet_v2, "resnet50": torchvision.models.resnet50}[name]
+    ctor = {"mobilenet": torchvision.models.mobilenet_v2, "resnet50": torchvision.models.resnet50,
+            "r2plus1d": torchvision.models.video.r2plus1d_18}[name]
     torch.manual_seed(123)
     state = ctor(weights=None).state_dict()
     path = checkpoint_path(module.WEIGHTS)
@@ -111,7 +128,7 @@ def _snapshot(model):
 
 def test_mobilenet_imagenet_loads_offline_and_trains_batchnorm_only(torch_home, monkeypatch):
     _offline(monkeypatch)
-    saved = _save_random_imagenet_weights("mobilenet")
+    saved = _save_random_weights("mobilenet")
     model = build_model("mobilenet", BuildOptions(num_classes=3, image_size=32, pretrained=True))
     torch.testing.assert_close(model.backbone[0][0].weight, saved["features.0.0.weight"])
     for name, p in model.backbone.named_parameters():
@@ -130,7 +147,7 @@ def test_mobilenet_imagenet_loads_offline_and_trains_batchnorm_only(torch_home, 
 
 def test_resnet50_imagenet_freezes_95_percent(torch_home, monkeypatch):
     _offline(monkeypatch)
-    _save_random_imagenet_weights("resnet50")
+    _save_random_weights("resnet50")
     model = build_model("resnet50", BuildOptions(num_classes=3, image_size=32, pretrained=True))
     layers = [m for m in model.backbone.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
     frozen = [m for m in layers if not m.weight.requires_grad]
@@ -191,3 +208,103 @@ def test_cpu_dropout_is_seeded_handles_odd_sizes_and_masks_the_gradient():
     y.sum().backward()
     assert torch.equal(x.grad, y.detach())  # gradient 1/(1-p) where kept, 0 where dropped
     assert torch.equal(Dropout(1.0).train()(x), torch.zeros_like(x))
+
+
+# --- clip classifiers ------------------------------------------------------------------------
+
+
+def test_r2plus1d_takes_clips_with_kinetics_normalisation():
+    from torchvision.models.video import R2Plus1D_18_Weights
+
+    from semaug.models import r2plus1d
+
+    model = build_model("r2plus1d", BuildOptions(num_classes=3, image_size=16))
+    assert model.takes_clips and r2plus1d.IMAGE_SIZE == 112
+    preset = R2Plus1D_18_Weights.KINETICS400_V1.transforms()
+    assert model.mean == tuple(preset.mean) == pytest.approx((0.43216, 0.394666, 0.37645))
+    assert model.std == tuple(preset.std)
+    assert model.net.fc.out_features == 3
+    assert "from scratch" in " ".join(model.notes)
+
+
+def test_r2plus1d_one_step_forward_backward_changes_every_layer():
+    torch.manual_seed(0)
+    model = build_model("r2plus1d", BuildOptions(num_classes=3, image_size=16)).train()
+    before = _snapshot(model)
+    opt = torch.optim.SGD(param_groups(model), lr=0.1)
+    x = torch.randn(2, 4, 3, 16, 16)  # [B, T, 3, S, S]: the loop's clip layout
+    loss = nn.functional.cross_entropy(model(x), torch.tensor([0, 2]))
+    loss.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    opt.step()
+    after = model.state_dict()
+    for key in ("net.stem.0.weight", "net.layer4.1.conv2.0.3.weight", "net.fc.weight"):
+        assert not torch.equal(before[key], after[key]), key
+
+
+def test_r2plus1d_kinetics_weights_load_from_the_hub_cache(torch_home, monkeypatch):
+    _offline(monkeypatch)
+    saved = _save_random_weights("r2plus1d")
+    assert checkpoint_path(__import__("semaug.models.r2plus1d", fromlist=["x"]).WEIGHTS).name \
+        == "r2plus1d_18-91a641e6.pth"
+    model = build_model("r2plus1d", BuildOptions(num_classes=3, image_size=16, pretrained=True))
+    torch.testing.assert_close(model.net.stem[0].weight, saved["stem.0.weight"])
+    torch.testing.assert_close(model.net.layer3[0].conv1[0][0].weight, saved["layer3.0.conv1.0.0.weight"])
+    assert model.net.fc.out_features == 3  # the 400-way Kinetics head is replaced
+    assert "Kinetics-400" in " ".join(model.notes)
+
+
+def test_missing_kinetics_weights_name_the_file(torch_home, monkeypatch):
+    _offline(monkeypatch)
+    with pytest.raises(PretrainedWeightsUnavailable) as err:
+        build_model("r2plus1d", BuildOptions(num_classes=3, image_size=16, pretrained=True))
+    expected = torch_home / "hub" / "checkpoints" / "r2plus1d_18-91a641e6.pth"
+    assert str(expected) in str(err.value)
+    assert "Kinetics-400" in str(err.value) and "pretrained: none" in str(err.value)
+    assert "https://download.pytorch.org/models/r2plus1d_18-91a641e6.pth" in str(err.value)
+
+
+@pytest.mark.parametrize("backbone, hidden", [("cnn", 16), ("mobilenet", 8)])
+def test_cnn_lstm_shapes_and_options(backbone, hidden):
+    torch.manual_seed(0)
+    model = build_model("cnn_lstm", BuildOptions(num_classes=5, image_size=32, lstm_hidden=hidden,
+                                                 lstm_backbone=backbone)).eval()
+    assert model.takes_clips and model.lstm.hidden_size == hidden
+    with torch.no_grad():
+        assert model(torch.randn(2, 3, 3, 32, 32)).shape == (2, 5)
+
+
+def test_cnn_lstm_depends_on_frame_order():
+    """The LSTM reads the clip in order: reversing the frames changes the logits (a mean over
+    frames would not)."""
+    torch.manual_seed(0)
+    model = build_model("cnn_lstm", BuildOptions(num_classes=3, image_size=16)).eval()
+    x = torch.randn(2, 4, 3, 16, 16)
+    with torch.no_grad():
+        assert not torch.allclose(model(x), model(x.flip(1)))
+
+
+def test_cnn_lstm_small_cnn_keeps_the_study_l2():
+    model = build_model("cnn_lstm", BuildOptions(num_classes=3, image_size=16))
+    decays = {id(p): g["weight_decay"] for g in param_groups(model) for p in g["params"]}
+    kernels = [m for m in model.frame_features.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert [decays[id(k.weight)] for k in kernels] == [0.0] + [pytest.approx(2e-4)] * 4
+    assert decays[id(model.head[1].weight)] == 0.0  # the new head: no L2 in the study
+
+
+def test_cnn_lstm_mobilenet_imagenet_freezes_all_but_batchnorm(torch_home, monkeypatch):
+    _offline(monkeypatch)
+    saved = _save_random_weights("mobilenet")
+    model = build_model("cnn_lstm", BuildOptions(num_classes=3, image_size=32, pretrained=True,
+                                                 lstm_backbone="mobilenet"))
+    backbone = model.frame_features[0]
+    torch.testing.assert_close(backbone[0][0].weight, saved["features.0.0.weight"])
+    for name, p in backbone.named_parameters():
+        is_bn = isinstance(backbone.get_submodule(name.rsplit(".", 1)[0]), nn.BatchNorm2d)
+        assert p.requires_grad == is_bn, name
+    assert all(p.requires_grad for p in model.lstm.parameters())
+
+
+def test_cnn_lstm_unknown_backbone_is_refused():
+    with pytest.raises(ValueError, match="backbone must be one of"):
+        build_model("cnn_lstm", BuildOptions(num_classes=3, lstm_backbone="vgg"))

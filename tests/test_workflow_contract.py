@@ -167,8 +167,8 @@ def test_one_models_settings_rerun_that_models_jobs_only(clone):
     planned = planned_jobs(clone, config="other.yaml")
     assert planned.get("train") == 2 * 5 and not set(planned) & DATA_PREPARATION, planned
     listed = snakemake(clone, "-n", config="other.yaml")
-    outputs = re.findall(r"output: (\S+)", listed.stdout + listed.stderr)
-    trained = {p.split("/")[3] for p in outputs if p.endswith("model.pt")}
+    trained = set(re.findall(r"results/ck_tiny/fold\d/(\w+)/\w+/seed0/model\.pt",
+                             listed.stdout + listed.stderr))
     assert trained == {"pooled_linear"}, trained
 
 

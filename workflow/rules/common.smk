@@ -111,6 +111,13 @@ def index_settings(ds):
     }
 
 
+def crop_threads(ds):
+    """A crop job's cores: dlib's worker processes, else one."""
+    return (
+        config["faces"]["dlib"]["threads"] if dataset(ds)["landmarks"] == "dlib" else 1
+    )
+
+
 def face_shards(ds):
     return [
         results(layout.FACE_SHARD, ds=ds, shard=i)
@@ -161,9 +168,18 @@ def rendering_scenarios():
     return [name for name, sc in SCENARIOS.items() if sc.renders]
 
 
-def generator_scenarios():
-    """Configured scenarios made by a generator (they get a quality report)."""
-    return [name for name, sc in SCENARIOS.items() if sc.is_generator]
+def quality_scenarios():
+    """Configured scenarios that render videos: each gets a quality report (classic: identity
+    and expression fidelity only, it has no self-reenactment)."""
+    return rendering_scenarios()
+
+
+def quality_reports(ds):
+    return [
+        results(layout.QUALITY, ds=ds, k=k, gen=gen)
+        for k in fold_ids()
+        for gen in quality_scenarios()
+    ]
 
 
 def manifests(ds, k):
@@ -244,17 +260,16 @@ def aggregate_outputs():
 
 
 def synthesis_outputs():
-    """Per dataset and fold: the class distribution figure and each generator's quality report."""
-    return [
-        path
+    """Per dataset: each fold's class distribution figure, and the quality table over every
+    rendering scenario and fold (which pulls in their quality reports)."""
+    outputs = [
+        results(layout.FOLD_CLASS_FIGURE, ds=ds, k=k)
         for ds in DATASETS
         for k in fold_ids()
-        for path in [results(layout.FOLD_CLASS_FIGURE, ds=ds, k=k)]
-        + [
-            results(layout.QUALITY, ds=ds, k=k, gen=gen)
-            for gen in generator_scenarios()
-        ]
     ]
+    if quality_scenarios():
+        outputs += [results(layout.QUALITY_TABLE, ds=ds) for ds in DATASETS]
+    return outputs
 
 
 def final_outputs():

@@ -14,7 +14,7 @@ rule crop_faces:
     retries: 1
     conda:
         "../../envs/semaug.yaml"
-    threads: 1
+    threads: lambda wc: crop_threads(wc.ds)
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=120,

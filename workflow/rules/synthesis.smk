@@ -151,6 +151,7 @@ rule synthesis_quality:
         model=lambda wc: generator_model(wc.ds, wc.k, wc.gen),
     output:
         quality=results(layout.QUALITY),
+        per_class=results(layout.QUALITY_PER_CLASS),
         samples=report(
             results(layout.QUALITY_SAMPLES),
             caption="../report/synthesis_samples.rst",
@@ -169,13 +170,51 @@ rule synthesis_quality:
     resources:
         gpu=lambda wc: int(is_learned(wc.gen)),
         mem_mb=lambda wc, attempt: 4000 * attempt,
-        runtime=lambda wc: 60 if is_learned(wc.gen) else 15,
+        runtime=lambda wc: 60 if is_learned(wc.gen) else 30,
     params:
         options=lambda wc: generator_options(wc.gen),
         device=config["synthesis"]["device"],
         batch_size=config["synthesis"]["batch_size"],
         quality_videos=config["synthesis"]["quality_videos"],
         sample_frames=config["synthesis"]["sample_frames"],
+        measures={
+            key: config["synthesis"][key]
+            for key in (
+                "instrument",
+                "measure_frames",
+                "aed_frames",
+                "ref_videos",
+                "fidelity_frames",
+            )
+        },
         code=lambda wc: generator_code(wc.gen, "semaug.synthesis.quality"),
     script:
         "../scripts/synthesis_quality.py"
+
+
+rule synthesis_quality_table:
+    input:
+        quality=lambda wc: quality_reports(wc.ds),
+    output:
+        report(
+            results(layout.QUALITY_TABLE),
+            caption="../report/synthesis_quality.rst",
+            category="Synthetic samples",
+            subcategory="{ds}",
+            labels={"dataset": "{ds}", "table": "synthetic-video quality"},
+        ),
+    log:
+        logs("synthesis/{ds}/quality_table"),
+    benchmark:
+        benchmarks("synthesis/{ds}/quality_table")
+    localrule: True
+    conda:
+        "../../envs/semaug.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        code=code("semaug.synthesis.quality"),
+    script:
+        "../scripts/synthesis_quality_table.py"

@@ -8,4 +8,5 @@ crop_shard_file(snakemake.input.index, snakemake.output.table, snakemake.output.
                 shard=int(snakemake.wildcards.shard), n_shards=faces["shards"],
                 clip_dir=snakemake.params.clip_dir, backend=snakemake.params.landmarks,
                 size=faces["size"], max_missing=faces["max_missing"], device=faces["device"],
-                batch_size=faces["batch_size"], preview_fps=faces["preview_fps"])
+                batch_size=faces["batch_size"], preview_fps=faces["preview_fps"],
+                dlib_options=faces["dlib"])

@@ -8,4 +8,4 @@ quality_job(snakemake.wildcards.gen, p.options, snakemake.input.folds, int(snake
             snakemake.input.regressor, snakemake.input.videos, snakemake.output.quality,
             snakemake.output.samples, checkpoint=(snakemake.input.model or [None])[0],
             device=p.device, max_videos=p.quality_videos, batch_size=p.batch_size,
-            sample_frames=p.sample_frames)
+            sample_frames=p.sample_frames, per_class_csv=snakemake.output.per_class, **p.measures)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,10 +50,28 @@ def shard_videos(index: pd.DataFrame, shard: int, n_shards: int) -> pd.DataFrame
     return index[ids.isin(mine)].sort_values("video_id", key=lambda s: s.astype(str))
 
 
-def clip_settings(row: pd.Series, backend: str, size: int, smooth_sigma: float) -> dict[str, Any]:
-    """What a clip depends on; a cached clip is reused only when these all match."""
-    return {"backend": backend, "size": int(size), "smooth_sigma": float(smooth_sigma),
-            "source": str(row["source"]), "n_frames": int(row["n_frames"])}
+def clip_settings(row: pd.Series, backend: str, size: int, smooth_sigma: float,
+                  backend_settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a clip depends on; a cached clip is reused only when these all match.
+
+    ``backend_settings``: the backend's own options that change its landmarks (dlib's);
+    left out when empty so clips of the other backends keep their cache key.
+    """
+    settings = {"backend": backend, "size": int(size), "smooth_sigma": float(smooth_sigma),
+                "source": str(row["source"]), "n_frames": int(row["n_frames"])}
+    if backend_settings:
+        settings["backend_settings"] = dict(backend_settings)
+    return settings
+
+
+def landmark_settings(backend: LandmarkBackend) -> dict[str, Any]:
+    """The options of ``backend`` that its landmarks depend on ({} for backends without any)."""
+    settings = getattr(backend, "settings", None)
+    if not callable(settings):
+        return {}
+    # The number of worker processes changes speed, not which face is found (up to where
+    # segments start), so more threads must not invalidate finished clips.
+    return {k: v for k, v in settings().items() if k != "threads"}
 
 
 def crop_video(row: pd.Series, backend: LandmarkBackend, *, size: int, max_missing: float,
@@ -68,7 +87,8 @@ def crop_video(row: pd.Series, backend: LandmarkBackend, *, size: int, max_missi
     n_frames = len(frames)
     meta: dict[str, Any] = {"video_id": video_id, "backend": backend.name, "size": size,
                             "source_size": list(frames.shape[1:3]),
-                            "settings": clip_settings(row, backend.name, size, smooth_sigma)}
+                            "settings": clip_settings(row, backend.name, size, smooth_sigma,
+                                                      landmark_settings(backend))}
     track = backend.track(row, frames)
     if track is None:  # the frames are the face crops
         crops = resize_video(frames, size)
@@ -127,14 +147,18 @@ def _cached_meta(npz: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
 def crop_shard(index: pd.DataFrame, *, shard: int, n_shards: int, clip_dir: str | os.PathLike,
                backend: str, size: int, max_missing: float, device: str, batch_size: int,
                preview_fps: float, smooth_sigma: float = SMOOTH_SIGMA_FRAMES,
+               dlib_options: Mapping[str, Any] | None = None,
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Crop this shard's videos into ``clip_dir``; returns (table, rejects).
 
     table: index columns + path, preview, n_missing; rejects: video_id, item, reason.
+    ``dlib_options``: the `faces.dlib` config block (backend `dlib` only).
     """
     videos = shard_videos(index, shard, n_shards)
     clip_dir = Path(clip_dir)
-    landmarker = make_backend(backend, device=device, batch_size=batch_size)
+    landmarker = make_backend(backend, device=device, batch_size=batch_size,
+                              dlib_options=dlib_options)
+    backend_settings = landmark_settings(landmarker)
     outputs: dict[Any, dict[str, Any]] = {}  # index label -> the output columns
     rejects: list[dict[str, str]] = []
     n_reused = 0
@@ -142,7 +166,8 @@ def crop_shard(index: pd.DataFrame, *, shard: int, n_shards: int, clip_dir: str 
                            unit="video"):
         video_id = str(row["video_id"])
         npz, mp4 = clip_dir / f"{video_id}.npz", clip_dir / f"{video_id}.mp4"
-        meta = _cached_meta(npz, clip_settings(row, backend, size, smooth_sigma))
+        meta = _cached_meta(npz, clip_settings(row, backend, size, smooth_sigma,
+                                               backend_settings))
         if meta is not None:
             n_reused += 1
             if not mp4.exists():  # killed between the clip and its preview
@@ -161,6 +186,9 @@ def crop_shard(index: pd.DataFrame, *, shard: int, n_shards: int, clip_dir: str 
             meta = cropped.clip.meta
         outputs[label] = {"path": str(npz), "preview": str(mp4),
                           "n_missing": int(meta["n_missing"])}
+    close = getattr(landmarker, "close", None)
+    if callable(close):  # worker processes of the dlib backend
+        close()
     table = pd.concat([videos.loc[list(outputs)].reset_index(drop=True),
                        pd.DataFrame(list(outputs.values()), columns=OUTPUT_COLUMNS)], axis=1)
     log.info("shard %d/%d: %d videos: %d cropped, %d reused from %s, %d rejected; "

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..ibug import N_LANDMARKS
-from .backends import FaceTrack, fill_missing
+from .track import FaceTrack, fill_missing
 
 log = logging.getLogger("semaug.faces")
 

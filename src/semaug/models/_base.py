@@ -1,5 +1,5 @@
-"""What every classifier shares: build options, the Keras-to-PyTorch mappings, freezing,
-ImageNet weights.
+"""What every classifier shares: build options, the input contract (frames or clips), the
+Keras-to-PyTorch mappings, freezing, pretrained weights.
 
 Keras → PyTorch, as the study's Keras models are rebuilt here:
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import ClassVar
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -40,23 +41,33 @@ class BuildOptions:
 
     num_classes: int
     image_size: int = 64  # side of the square input, pixels
-    pretrained: bool = False  # ImageNet weights for the standard backbones
+    pretrained: bool = False  # torchvision weights (ImageNet; Kinetics-400 for video models)
     head: str | None = None  # mobilenet: "ck" (study's Table 1) or "mug" (Table 2)
+    lstm_hidden: int = 128  # cnn_lstm: LSTM hidden size
+    lstm_backbone: str = "cnn"  # cnn_lstm: per-frame features, "cnn" (Table 3) or "mobilenet"
 
 
 class PretrainedWeightsUnavailable(RuntimeError):
-    """ImageNet weights could not be loaded (offline, or a damaged file)."""
+    """Pretrained weights could not be loaded (offline, or a damaged file)."""
 
 
 class Classifier(nn.Module):
-    """A frame classifier: normalised float [B, 3, H, W] → logits [B, num_classes].
+    """A classifier of frames or of clips → logits [B, num_classes].
 
+    ``takes_clips`` says which input it takes, and so how the training loop samples:
+    False: one frame per sample, normalised float [B, 3, S, S]; True: one video per sample,
+    [B, T, 3, S, S] (T = ``train.clip_frames`` frames spread from the first to the last).
+    ``mean``/``std`` (RGB, [0, 1] scale) are the normalisation its weights expect.
     Subclasses fill ``l2_kernels`` (module, Keras λ) and ``notes`` (what was frozen, for the
     log). Softmax lives in the loss, not in the model.
     """
 
+    takes_clips: ClassVar[bool] = False
+
     def __init__(self) -> None:
         super().__init__()
+        self.mean: tuple[float, ...] = IMAGENET_MEAN
+        self.std: tuple[float, ...] = IMAGENET_STD
         self.l2_kernels: list[tuple[nn.Module, float]] = []  # plain list: not submodules
         self.notes: list[str] = []
 
@@ -143,19 +154,22 @@ def checkpoint_path(weights) -> Path:  # noqa: ANN001 - a torchvision WeightsEnu
 
 
 def imagenet_state_dict(weights) -> dict[str, torch.Tensor]:  # noqa: ANN001
-    """ImageNet weights through torchvision's weights API (cached file first, then download).
+    """Pretrained weights through torchvision's weights API (cached file first, then download);
+    ImageNet ones for the image backbones, Kinetics-400 ones for the video networks.
 
     Raises PretrainedWeightsUnavailable saying where to put the file, or to set
     ``pretrained: none``, when neither works.
     """
     path = checkpoint_path(weights)
+    trained_on = {"IMAGENET1K": "ImageNet", "KINETICS400": "Kinetics-400"}.get(
+        weights.name.split("_")[0], weights.name)
     try:
         # check_hash off: the file name already carries the hash prefix, and a user may
         # legitimately place a re-saved copy there.
         return weights.get_state_dict(progress=False, check_hash=False)
     except Exception as err:  # noqa: BLE001 - offline (URLError), damaged file, …: one message
         raise PretrainedWeightsUnavailable(
-            f"ImageNet weights {weights} could not be loaded ({type(err).__name__}: {err}). "
+            f"{trained_on} weights {weights} could not be loaded ({type(err).__name__}: {err}). "
             f"Download {weights.url} and save it as {path} (the torch hub checkpoints "
             f"directory; set TORCH_HOME to move it), or set `train: {{pretrained: none}}` "
             f"in the config to train from scratch."

@@ -23,19 +23,24 @@ DROPOUT = 0.4
 L2 = 1e-4
 
 
+def table3_features(owner: Classifier) -> nn.Sequential:
+    """Table 3's four convolutions: [B, 3, S, S] → [B, 32, S-4, S-4]; L2 marked on ``owner``."""
+    conv = [glorot_(nn.Conv2d(3, 8, 3)), glorot_(nn.Conv2d(8, 16, 3)),
+            glorot_(nn.Conv2d(16, 64, 1)), glorot_(nn.Conv2d(64, 32, 1))]
+    for c in conv[1:]:
+        owner.regularize(c, L2)
+    return nn.Sequential(
+        conv[0], nn.ReLU(inplace=True),  # [B, 8, S-2, S-2]
+        conv[1], nn.ReLU(inplace=True),  # [B, 16, S-4, S-4]
+        conv[2], nn.ReLU(inplace=True), keras_bn2d(64), Dropout(DROPOUT),
+        conv[3], nn.ReLU(inplace=True), keras_bn2d(32), Dropout(DROPOUT),  # [B, 32, S-4, S-4]
+    )
+
+
 class SmallCNN(Classifier):
     def __init__(self, num_classes: int, image_size: int) -> None:
         super().__init__()
-        conv = [glorot_(nn.Conv2d(3, 8, 3)), glorot_(nn.Conv2d(8, 16, 3)),
-                glorot_(nn.Conv2d(16, 64, 1)), glorot_(nn.Conv2d(64, 32, 1))]
-        for c in conv[1:]:
-            self.regularize(c, L2)
-        self.features = nn.Sequential(
-            conv[0], nn.ReLU(inplace=True),  # [B, 8, S-2, S-2]
-            conv[1], nn.ReLU(inplace=True),  # [B, 16, S-4, S-4]
-            conv[2], nn.ReLU(inplace=True), keras_bn2d(64), Dropout(DROPOUT),
-            conv[3], nn.ReLU(inplace=True), keras_bn2d(32), Dropout(DROPOUT),  # [B, 32, S-4, S-4]
-        )
+        self.features = table3_features(self)
         side = image_size - 4  # two valid 3×3 convolutions
         dense = self.regularize(glorot_(nn.Linear(32 * side * side, num_classes)), L2)
         self.head = nn.Sequential(nn.Flatten(), Dropout(DROPOUT), dense, keras_bn1d(num_classes, 0.99))

@@ -1,23 +1,24 @@
-"""Synthetic-video quality: self-reenactment of the fold's held-out (test) videos.
+"""Synthetic-video quality, as the motion-transfer papers measure it, and expression fidelity.
 
-For each test video, source = its first (neutral) frame, driver = the video itself; the
-generator's output is compared with the real frames t ≥ 1 (frame 0 is the input):
+Self-reenactment (generators only): for each held-out (test) video, source = its first
+(neutral) frame, driver = the video itself; the output is compared with the real frames t >= 1.
+`classic` has no source input (it transforms the driver video itself), so self-reenactment
+does not apply to it; its cross-identity and expression measures do (they read videos.csv).
 
-- ``l1``: mean |generated − real| on [0, 1] pixels (all channels, frames t ≥ 1).
-- ``landmark_error``: mean Euclidean distance, in crop pixels, between the landmarks a
-  regressor measures on the *generated image* (trained on the fold's training subjects only:
-  :mod:`.landmark_regressor`) and the real frame's dataset landmarks.
-- ``akd``: mean distance between the regressor's landmarks on generated and on real frames.
-- ``copy_source``: the same numbers for the first frame repeated (no motion at all).
-- ``measurement_floor``: the regressor's landmark_error on the real test frames themselves.
-- ``target_landmark_error``: the generator's returned target landmarks vs the real ones
-  (motion transfer alone, not measured on pixels).
+Cross-identity (every maker, on the synthetic videos the workflow trains on, videos.csv):
+identity distance of each video to its source subject and to its driver subject (leakage of
+the driver's identity), and expression fidelity (a classifier trained on the fold's real
+training videos; reference: the fold's real test videos; floor: copy-source still faces).
+
+The landmark instrument is dlib when installed, else the fold's ridge regressor; quality.json
+names it (``instrument``). Definitions of every number are in ``DEFINITIONS`` (and the file).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +27,56 @@ import pandas as pd
 
 from ..clip import Clip, load_clip
 from ..generators import Generator
+from .fidelity import (DlibInstrument, ExpressionProbe, LandmarkInstrument, Measured,
+                       RegressorInstrument, aed, akd_mkr, clip_features, hit_rates,
+                       identity_leakage, pick_instrument, spread, subject_references)
 from .landmark_regressor import LandmarkRegressor, point_error
 
 log = logging.getLogger(__name__)
 
+CLASSIC = "classic"
+# instrument auto: dlib only if its detector finds a face in at least this share of the
+# first frames of (up to 20) real test crops.
+MIN_DLIB_FOUND = 0.5
+CLASSIC_SELF_REENACTMENT = ("not applicable: classic has no source input; it transforms the "
+                            "driver video itself (flip, rotation, scale, shift, photometry, "
+                            "frame resampling), so there is no frame 0 to re-enact")
+
 DEFINITIONS = {
+    "instrument": "what measured landmarks on images: dlib (HOG detector + 68-point iBUG "
+                  "predictor on the crop upscaled to 256 px) when installed and it finds a face "
+                  "in >= 50% of the real test crops, else ridge_regressor (this fold's ridge "
+                  "regressor, trained on its training frames); `why` says which and why",
     "frames": "self-reenactment of test videos: source = frame 0, driver = the same video; "
-              "scores over frames t >= 1",
-    "l1": "mean absolute difference on [0,1] pixels, all channels",
-    "landmark_error": "mean Euclidean distance (crop pixels) between landmarks measured on the image "
-                      "by a ridge regressor trained on this fold's training frames only and the real "
-                      "frame's dataset landmarks",
-    "akd": "mean Euclidean distance (crop pixels) between regressor landmarks on the generated "
-           "and on the real frame",
-    "measurement_floor": "landmark_error of the regressor on the real test frames",
+              "scores over frames t >= 1 (landmark scores on up to measure_frames of them, "
+              "spread evenly)",
+    "l1": "mean absolute difference on [0,1] pixels, all channels, all frames t >= 1",
+    "landmark_error": "mean Euclidean distance (crop pixels) between the instrument's landmarks on "
+                      "the generated frame and the real frame's dataset landmarks",
+    "akd": "average keypoint distance (FOMM): mean Euclidean distance (crop pixels) between the "
+           "instrument's landmarks on the generated and on the real frame, over frames where "
+           "both have a face",
+    "mkr": "missing keypoint rate (dlib only): share of frames where the detector finds a face "
+           "in the real frame but not in the generated one",
+    "aed": "average Euclidean distance (FOMM) between dlib face-recognition ResNet embeddings "
+           "(128-d; same person below ~0.6) of generated and real frames, up to aed_frames per "
+           "video (dlib only)",
+    "copy_source": "the same numbers for frame 0 repeated (no motion at all)",
+    "measurement_floor": "landmark_error of the instrument on the real test frames themselves",
     "target_landmark_error": "generator's target landmarks vs the real landmarks (no pixels)",
+    "identity": "cross-identity synthetic videos (videos.csv): embedding = mean over up to "
+                "aed_frames frames t >= 1; subject reference = mean embedding of frame 0 of up to "
+                "ref_videos of the subject's training videos; to_source / to_driver = Euclidean "
+                "distance to the source / driver subject's reference; closer_to_driver = share "
+                "of videos with to_driver < to_source (identity leakage; dlib only)",
+    "expression_fidelity": "logistic regression (standardised, class-balanced) on landmark "
+                           "displacement apex - frame 0 (apex = the frame that moved most, of "
+                           "fidelity_frames spread over the video), divided by frame 0's "
+                           "inter-ocular distance, landmarks measured by the instrument; trained "
+                           "on this fold's real training videos only. Per class: share of videos "
+                           "assigned to their intended class, for the synthetic videos, the real "
+                           "test videos (reference) and copy-source still faces of the test "
+                           "videos (floor)",
 }
 
 
@@ -52,17 +88,26 @@ def pick_videos(test: pd.DataFrame, n: int) -> pd.DataFrame:
     return test.iloc[np.linspace(0, len(test) - 1, n).round().astype(int)].reset_index(drop=True)
 
 
-def _scores(frames: np.ndarray, real: Clip, reg: LandmarkRegressor, real_pred: np.ndarray
-            ) -> dict[str, float]:
-    pred = reg.predict(frames[1:])
-    return {"l1": float(np.abs(frames[1:].astype(np.float32) - real.frames[1:]).mean() / 255),
-            "landmark_error": point_error(pred, real.landmarks[1:]),
-            "akd": point_error(pred, real_pred)}
+def _average(rows: list[dict[str, float]], weights: np.ndarray) -> dict[str, float]:
+    """Weighted mean per key, ignoring NaN (e.g. AKD of a video where no face was found)."""
+    out = {}
+    for key in rows[0]:
+        values = np.array([r[key] for r in rows], dtype=float)
+        ok = np.isfinite(values)
+        out[key] = float(np.average(values[ok], weights=weights[ok])) if ok.any() else float("nan")
+    return out
 
 
-def self_reenactment(generator: Generator, clips: list[Clip], reg: LandmarkRegressor,
-                     batch_size: int = 16) -> dict:
-    """Quality numbers (see module docstring) over ``clips`` (each with ≥ 2 frames)."""
+def self_reenactment(generator: Generator, clips: list[Clip],
+                     instrument: LandmarkInstrument | LandmarkRegressor, batch_size: int = 16,
+                     *, measure_frames: int = 16, aed_frames: int = 4) -> dict[str, Any]:
+    """Self-reenactment numbers (see ``DEFINITIONS``) over ``clips`` (each with >= 2 frames).
+
+    AED and MKR are measured when ``instrument`` is a :class:`DlibInstrument`.
+    """
+    if isinstance(instrument, LandmarkRegressor):
+        instrument = RegressorInstrument(instrument)
+    embedder = instrument if isinstance(instrument, DlibInstrument) else None
     clips = [c for c in clips if c.n_frames >= 2]
     per: dict[str, list[dict[str, float]]] = {"gen": [], "copy": []}
     floor, target_err, weights = [], [], []
@@ -70,22 +115,106 @@ def self_reenactment(generator: Generator, clips: list[Clip], reg: LandmarkRegre
         chunk = clips[start:start + batch_size]
         outs = generator.animate_batch([(c, c) for c in chunk])
         for real, out in zip(chunk, outs):
-            real_pred = reg.predict(real.frames[1:])
-            per["gen"].append(_scores(out.frames, real, reg, real_pred))
-            per["copy"].append(_scores(np.repeat(real.frames[:1], real.n_frames, 0), real, reg,
-                                       real_pred))
-            floor.append(point_error(real_pred, real.landmarks[1:]))
+            idx = spread(real.n_frames, measure_frames)
+            real_m = instrument.measure(real.frames[idx])
+            first = instrument.measure(real.frames[:1])
+            copies = {"gen": out.frames, "copy": np.repeat(real.frames[:1], real.n_frames, 0)}
+            measured = {"gen": instrument.measure(out.frames[idx]),
+                        "copy": Measured(np.repeat(first.landmarks, len(idx), 0),
+                                         np.repeat(first.found, len(idx)))}
+            if embedder is not None:
+                a_idx = spread(real.n_frames, aed_frames)
+                real_e = embedder.embed(real.frames[a_idx])
+                embedded = {"gen": embedder.embed(out.frames[a_idx]),
+                            "copy": np.repeat(embedder.embed(real.frames[:1]), len(a_idx), 0)}
+            for key, frames in copies.items():
+                akd, mkr = akd_mkr(measured[key], real_m)
+                scores = {"l1": float(np.abs(frames[1:].astype(np.float32) - real.frames[1:]).mean() / 255),
+                          "landmark_error": point_error(measured[key].landmarks, real.landmarks[idx]),
+                          "akd": akd}
+                if embedder is not None:
+                    scores |= {"mkr": mkr, "aed": aed(embedded[key], real_e)}
+                per[key].append(scores)
+            floor.append(point_error(real_m.landmarks, real.landmarks[idx]))
             target_err.append(point_error(out.landmarks[1:], real.landmarks[1:]))
             weights.append(real.n_frames - 1)
     w = np.asarray(weights, float)
-
-    def avg(rows: list[dict[str, float]]) -> dict[str, float]:
-        return {k: float(np.average([r[k] for r in rows], weights=w)) for k in rows[0]}
-
-    return {generator.name: avg(per["gen"]), "copy_source": avg(per["copy"]),
+    return {generator.name: _average(per["gen"], w), "copy_source": _average(per["copy"], w),
             "measurement_floor": float(np.average(floor, weights=w)),
             "target_landmark_error": float(np.average(target_err, weights=w)),
             "n_videos": len(clips), "n_frames": int(w.sum())}
+
+
+def identity_measures(instrument: DlibInstrument, videos: pd.DataFrame, train: pd.DataFrame,
+                      load: Any, *, aed_frames: int = 4, ref_videos: int = 4) -> tuple[dict, pd.DataFrame]:
+    """Identity leakage of the synthetic videos: (summary, per-video table)."""
+    subjects = set(videos["source_subject"]) | set(videos["driver_subject"])
+    refs_from = (train[train["subject"].isin(subjects)].sort_values("video_id")
+                 .groupby("subject").head(ref_videos))
+    refs = subject_references(instrument, refs_from, load)
+    rows = []
+    for _, row in videos.iterrows():
+        clip = load(row["path"])
+        idx = spread(clip.n_frames, aed_frames) if clip.n_frames > 1 else np.array([0])
+        embedding = instrument.embed(clip.frames[idx]).mean(axis=0)
+        missing = [s for s in (row["source_subject"], row["driver_subject"]) if s not in refs]
+        if missing:
+            raise ValueError(f"videos.csv row {row['index']}: subject(s) {missing} have no "
+                             "training video in the folds table to take a reference from")
+        rows.append({"index": int(row["index"]), "label": row["label"],
+                     **identity_leakage(embedding, refs[row["source_subject"]],
+                                        refs[row["driver_subject"]])})
+    table = pd.DataFrame(rows, columns=["index", "label", "to_source", "to_driver",
+                                        "closer_to_driver"])
+    summary = {"n_videos": len(table), "n_reference_subjects": len(refs)}
+    if len(table):
+        summary |= {"to_source": float(table["to_source"].mean()),
+                    "to_driver": float(table["to_driver"].mean()),
+                    "closer_to_driver": float(table["closer_to_driver"].mean())}
+    return summary, table
+
+
+def expression_fidelity(instrument: LandmarkInstrument, train: pd.DataFrame, test: pd.DataFrame,
+                        videos: pd.DataFrame, load: Any, *, fidelity_frames: int = 8) -> dict:
+    """Per-class share of videos a probe trained on the real training videos assigns to their
+    intended class: synthetic (``videos``), real test videos, copy-source still faces."""
+
+    def features(frames_of: list[np.ndarray]) -> np.ndarray:
+        return np.stack([clip_features(instrument, f, fidelity_frames) for f in frames_of]) \
+            if frames_of else np.zeros((0, 136))
+
+    train_x = features([load(p).frames for p in train["path"]])
+    probe = ExpressionProbe().fit(train_x, train["label"])
+    test_frames = [load(p).frames for p in test["path"]]
+    still = [np.repeat(f[:1], len(f), 0) for f in test_frames]
+    synthetic_x = features([load(p).frames for p in videos["path"]])
+    return {
+        "classifier": "logistic regression on apex - neutral landmark displacement / inter-ocular",
+        "n_train_videos": int(len(train)),
+        "train_accuracy": float((probe.predict(train_x) == train["label"].to_numpy()).mean()),
+        "synthetic": hit_rates(probe.predict(synthetic_x), videos["label"]),
+        "real_test": hit_rates(probe.predict(features(test_frames)), test["label"]),
+        "copy_source": hit_rates(probe.predict(features(still)), test["label"]),
+    }
+
+
+def per_class_table(result: Mapping[str, Any], identity: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per class: synthetic count, the three fidelity shares and identity leakage."""
+    fid = result.get("expression_fidelity", {})
+    labels = sorted(set(fid.get("synthetic", {}).get("per_class", {}))
+                    | set(fid.get("real_test", {}).get("per_class", {})))
+    rows = []
+    for label in labels:
+        row: dict[str, Any] = {"label": label,
+                               "n_synthetic": fid["synthetic"].get("n_per_class", {}).get(label, 0)}
+        for part in ("synthetic", "real_test", "copy_source"):
+            row[f"fidelity_{part}"] = fid[part]["per_class"].get(label, np.nan)
+        if identity is not None and len(identity):
+            mine = identity[identity["label"] == label]
+            for col in ("to_source", "to_driver", "closer_to_driver"):
+                row[col] = float(mine[col].mean()) if len(mine) else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def sample_grid(videos: pd.DataFrame, out_png: str, *, n_frames: int = 6, title: str = "") -> None:
@@ -123,36 +252,160 @@ def sample_grid(videos: pd.DataFrame, out_png: str, *, n_frames: int = 6, title:
     save_figure(fig, out_png, dpi=110)
 
 
-def quality_file(generator: Generator, folds_csv: str, fold: int, regressor_path: str,
-                 videos_csv: str, out_json: str, out_png: str, *, max_videos: int = 40,
-                 batch_size: int = 16, sample_frames: int = 6) -> dict:
-    """The ``synthesis_quality`` rule: quality.json + samples.png for one generator."""
-    from .plan import read_folds, read_plan, split_fold
+def _json_safe(value: Any) -> Any:
+    """NaN -> None (JSON has no NaN), recursively."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
-    _, test = split_fold(read_folds(folds_csv), fold)
-    chosen = pick_videos(test, max_videos)
-    clips = []
-    for _, row in chosen.iterrows():
-        clip = load_clip(row["path"])
-        clip.meta.setdefault("video_id", row["video_id"])
-        clips.append(clip)
-    result = self_reenactment(generator, clips, LandmarkRegressor.load(regressor_path), batch_size)
+
+def quality_file(generator: Generator | str, folds_csv: str, fold: int, regressor_path: str,
+                 videos_csv: str, out_json: str, out_png: str, *, max_videos: int = 40,
+                 batch_size: int = 16, sample_frames: int = 6, instrument: str = "auto",
+                 measure_frames: int = 16, aed_frames: int = 4, ref_videos: int = 4,
+                 fidelity_frames: int = 8, per_class_csv: str | None = None) -> dict:
+    """The ``synthesis_quality`` rule: quality.json + samples.png (+ per-class csv) for one maker.
+
+    ``generator``: a built generator, or the string ``"classic"`` (no self-reenactment).
+    ``instrument``: auto (dlib when installed, else the ridge regressor) | dlib | ridge_regressor.
+    """
+    from ..generators.registry import Generator as GeneratorBase
+    from .plan import read_folds, read_plan, split_fold
+    from .render import ClipCache
+
+    if isinstance(generator, str) and generator != CLASSIC:
+        raise ValueError(f"quality_file takes a Generator or {CLASSIC!r}, got {generator!r}")
+    name = generator if isinstance(generator, str) else generator.name
+    train, test = split_fold(read_folds(folds_csv), fold)
+    videos = read_plan(videos_csv)
+    regressor = LandmarkRegressor.load(regressor_path)
+    measuring, why = pick_instrument(instrument, regressor)
+    if instrument == "auto" and isinstance(measuring, DlibInstrument):
+        # dlib's detector was trained on photographs; on faces it does not recognise as
+        # faces (the demo's drawn ones) its landmarks mean nothing: use the regressor there.
+        firsts = np.stack([load_clip(p).frames[0] for p in pick_videos(test, 20)["path"]])
+        found = float(measuring.measure(firsts).found.mean())
+        if found < MIN_DLIB_FOUND:
+            measuring = RegressorInstrument(regressor)
+            why = (f"dlib installed but finds a face in only {found:.0%} of the real test "
+                   f"crops (< {MIN_DLIB_FOUND:.0%}): not photographs of faces")
+        else:
+            why += f"; finds a face in {found:.0%} of the real test crops"
+    log.info("quality %s fold %d: instrument %s (%s)", name, fold, measuring.name, why)
+    cache = ClipCache(size=256)
+    load = lambda path: cache(path)  # noqa: E731 - the measures take a path -> Clip loader
+    result: dict[str, Any] = {"maker": name, "fold": fold,
+                              "instrument": {"name": measuring.name, "why": why}}
+
+    if isinstance(generator, GeneratorBase):
+        clips = []
+        for _, row in pick_videos(test, max_videos).iterrows():
+            clip = load_clip(row["path"])
+            clip.meta.setdefault("video_id", row["video_id"])
+            clips.append(clip)
+        result["self_reenactment"] = "measured"
+        result |= self_reenactment(generator, clips, measuring, batch_size,
+                                   measure_frames=measure_frames, aed_frames=aed_frames)
+        if measuring.name != "ridge_regressor":  # keep the regressor's figures comparable
+            reg = self_reenactment(generator, clips, RegressorInstrument(regressor), batch_size,
+                                   measure_frames=measure_frames)
+            result["ridge_regressor"] = {k: reg[k] for k in (generator.name, "copy_source",
+                                                             "measurement_floor")}
+    else:
+        result["self_reenactment"] = CLASSIC_SELF_REENACTMENT
+
+    identity = None
+    if isinstance(measuring, DlibInstrument):
+        result["identity"], identity = identity_measures(measuring, videos, train, load,
+                                                         aed_frames=aed_frames,
+                                                         ref_videos=ref_videos)
+    else:
+        result["identity"] = f"not measured: the identity embedding needs dlib ({why})"
+    if videos.empty:
+        result["expression_fidelity"] = "not measured: no synthetic videos (classes balanced)"
+    else:
+        result["expression_fidelity"] = expression_fidelity(measuring, train, test, videos, load,
+                                                            fidelity_frames=fidelity_frames)
+    table = (per_class_table(result, identity) if isinstance(result["expression_fidelity"], dict)
+             else pd.DataFrame(columns=["label"]))
+    result["per_class"] = {r["label"]: {k: v for k, v in r.items() if k != "label"}
+                           for r in table.to_dict("records")}
+    result["settings"] = {"max_videos": max_videos, "measure_frames": measure_frames,
+                          "aed_frames": aed_frames, "ref_videos": ref_videos,
+                          "fidelity_frames": fidelity_frames}
     result["definitions"] = DEFINITIONS
-    result["fold"] = fold
-    log.info("quality fold %d: %s", fold, {k: v for k, v in result.items() if k != "definitions"})
+    result = _json_safe(result)
+    log.info("quality %s fold %d: %s", name, fold,
+             {k: v for k, v in result.items() if k not in ("definitions", "per_class")})
     Path(out_json).write_text(json.dumps(result, indent=2))
-    sample_grid(read_plan(videos_csv), out_png, n_frames=sample_frames,
-                title=f"{generator.name}, fold {fold}: source, driver, synthetic")
+    if per_class_csv:
+        table.to_csv(per_class_csv, index=False)
+    sample_grid(videos, out_png, n_frames=sample_frames,
+                title=f"{name}, fold {fold}: source, driver, synthetic")
     return result
+
+
+def _get(result: Mapping[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(result, Mapping) or key not in result:
+            return None
+        result = result[key]
+    return result
+
+
+def comparison_table(quality_jsons: Sequence[str | Path]) -> str:
+    """Markdown: one row per quality.json (maker, fold) with the headline numbers, then one
+    row per (class, maker) with expression fidelity and identity leakage. Cells a maker does
+    not have (classic's self-reenactment, AED without dlib) are empty."""
+    overall, by_class = [], []
+    for path in quality_jsons:
+        q = json.loads(Path(path).read_text())
+        name = q.get("maker", Path(path).parent.name)
+        row = {"maker": name, "fold": q.get("fold"), "instrument": _get(q, "instrument", "name")}
+        for key, label in (("l1", "L1"), ("akd", "AKD"), ("mkr", "MKR"), ("aed", "AED")):
+            row[label] = _get(q, name, key)
+            row[f"{label} copy"] = _get(q, "copy_source", key)
+        row["floor"] = q.get("measurement_floor")
+        for key in ("to_source", "to_driver", "closer_to_driver"):
+            row[key] = _get(q, "identity", key)
+        for part in ("synthetic", "real_test", "copy_source"):
+            row[f"fid {part}"] = _get(q, "expression_fidelity", part, "class_mean")
+        overall.append(row)
+        for label, cells in (q.get("per_class") or {}).items():
+            by_class.append({"class": label, "maker": name, "fold": q.get("fold"), **cells})
+    parts = ["Synthetic-video quality (self-reenactment on test videos; identity and expression "
+             "fidelity on the synthetic training videos; fid = class-mean share assigned to the "
+             "intended class)", "",
+             pd.DataFrame(overall).to_markdown(index=False, floatfmt=".3f", missingval="")]
+    if by_class:
+        frame = pd.DataFrame(by_class).sort_values(["class", "maker", "fold"])
+        parts += ["", "Per class", "", frame.to_markdown(index=False, floatfmt=".3f",
+                                                         missingval="")]
+    return "\n".join(parts) + "\n"
+
+
+def comparison_table_file(quality_jsons: Sequence[str | Path], out_md: str) -> str:
+    """Write :func:`comparison_table` of ``quality_jsons`` to ``out_md``."""
+    text = comparison_table(quality_jsons)
+    Path(out_md).write_text(text)
+    return text
 
 
 def quality_job(name: str, options: dict, folds_csv: str, fold: int, regressor_path: str,
                 videos_csv: str, out_json: str, out_png: str, *, checkpoint: str | None = None,
                 device: str = "auto", **kwargs: Any) -> dict:
-    """The ``synthesis_quality`` rule for scenario ``name``: build its generator, then
+    """The ``synthesis_quality`` rule for scenario ``name``: build its generator (an
+    augmentation such as ``classic`` has no self-reenactment: it is passed by name), then
     :func:`quality_file`."""
+    from .. import catalog
     from ..generators import build_generator
 
-    generator = build_generator(name, options, checkpoint=checkpoint, device=device)
+    spec = catalog.scenario(name)
+    generator = (build_generator(name, options, checkpoint=checkpoint, device=device)
+                 if spec.is_generator else name)
     return quality_file(generator, folds_csv, fold, regressor_path, videos_csv, out_json,
                         out_png, **kwargs)

@@ -32,12 +32,15 @@ class TrainConfig:
     # Keras' SGD decay, per iteration t: lr_t = lr / (1 + lr_decay · t)
     lr_decay: float = 1e-4
     image_size: int = 48
-    frames: int | str = 3  # "all", or k = the last k frames of each video (the apex)
+    frames: int | str = 3  # frame models: "all", or k = the last k frames of each video (the apex)
+    clip_frames: int = 8  # clip models: frames per clip, first (neutral) to last (apex)
+    lstm_hidden: int = 128  # cnn_lstm: LSTM hidden size
+    lstm_backbone: str = "cnn"  # cnn_lstm: per-frame CNN, cnn (Table 3) | mobilenet
     pretrained: str = "none"  # imagenet | none
     augment: Augment = field(default_factory=Augment)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # mixed precision (CUDA only)
-    eval_batch_size: int = 256
+    eval_batch_size: int = 256  # frames per evaluation forward pass (clips: // clip_frames)
 
     @classmethod
     def from_config(cls, train: dict[str, Any] | None, model: str | None = None) -> TrainConfig:
@@ -57,6 +60,9 @@ class TrainConfig:
         cfg = cls(**train)
         if cfg.frames != "all" and (not isinstance(cfg.frames, int) or cfg.frames < 1):
             raise ValueError(f"train.frames must be 'all' or a positive integer, got {cfg.frames!r}")
+        if not isinstance(cfg.clip_frames, int) or cfg.clip_frames < 2:
+            raise ValueError("train.clip_frames must be an integer >= 2 (the first and the last "
+                             f"frame at least), got {cfg.clip_frames!r}")
         if cfg.pretrained not in ("imagenet", "none"):
             raise ValueError(f"train.pretrained must be imagenet or none, got {cfg.pretrained!r}")
         return cfg

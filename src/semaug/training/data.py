@@ -2,7 +2,8 @@
 
 A fold's clips are decoded once into one uint8 tensor (on the GPU when there is one); a batch
 is then an index gather plus one fused normalise + augment step on the device, so the
-accelerator never waits on file decoding.
+accelerator never waits on file decoding. A sample is one frame (frame classifiers) or one
+clip of T frames of a video (clip classifiers): the same store, indexed by [N] or [N, T].
 """
 
 from __future__ import annotations
@@ -22,15 +23,16 @@ from .config import Augment
 
 @dataclass
 class FrameSet:
-    """Samples (one per frame of each table row) over a store of distinct frames."""
+    """Samples over a store of distinct frames: one per frame of each table row, or (clips)
+    one per row, T frames each."""
 
     store: Tensor  # uint8 [M, 3, S, S]: each distinct frame once, on the device
-    index: Tensor  # int64 [N]: sample → row of store (a clip listed twice is stored once)
+    index: Tensor  # int64 [N] (frames) or [N, T] (clips): sample → rows of store
     labels: Tensor  # int64 [N]
     video: Tensor  # int64 [N]: sample → row of the table it came from
     video_ids: list[str]
     video_labels: list[int]
-    frame_numbers: list[int]  # [N] frame position within its clip
+    frame_numbers: list[int]  # [N] frame position within its clip (-1 for clip samples)
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -39,12 +41,26 @@ class FrameSet:
     def device(self) -> torch.device:
         return self.store.device
 
+    @property
+    def clips(self) -> bool:
+        """True when a sample is a clip [T, 3, S, S] rather than a frame."""
+        return self.index.dim() == 2
+
 
 def select_frames(n_frames: int, frames: int | str) -> range:
     """Which frames of a clip are used: all, or the last k (the expression's apex)."""
     if frames == "all":
         return range(n_frames)
     return range(max(0, n_frames - int(frames)), n_frames)
+
+
+def clip_indices(n_frames: int, clip_frames: int) -> list[int]:
+    """The T = ``clip_frames`` frames of a clip sample: the first (neutral) and the last (apex)
+    always, the others evenly spaced between them; a video shorter than T repeats frames."""
+    if n_frames < 1:
+        raise ValueError("a clip needs at least one frame")
+    step = (n_frames - 1) / (clip_frames - 1)
+    return [int(i * step + 0.5) for i in range(clip_frames)]  # nearest frame, halves round up
 
 
 def to_device_uint8(frames_thwc, image_size: int, device: torch.device) -> Tensor:  # noqa: ANN001
@@ -64,17 +80,23 @@ def load_frameset(
     frames: int | str,
     image_size: int,
     device: torch.device | str = "cpu",
+    clip_frames: int | None = None,
 ) -> FrameSet:
-    """Decode the clips of ``table`` (columns ``video_id, path, label``) once, onto ``device``."""
+    """Decode the clips of ``table`` (columns ``video_id, path, label``) once, onto ``device``.
+
+    Frame samples (``frames``: all, or the last k of each video) by default; with
+    ``clip_frames`` = T, one clip sample per row, its frames chosen by :func:`clip_indices`.
+    """
     device = torch.device(device)
     class_index = {c: i for i, c in enumerate(classes)}
     unknown = sorted(set(table["label"]) - set(class_index))
     if unknown:
         raise ValueError(f"labels {unknown} are not among the classes {list(classes)}")
     chunks: list[Tensor] = []
-    span: dict[str, tuple[int, list[int]]] = {}  # clip path → (first store row, frames kept)
+    # clip path → (store rows of the frames used, their frame numbers): stored once per path
+    span: dict[str, tuple[list[int], list[int]]] = {}
     n_stored = 0
-    index: list[int] = []
+    index: list[int] | list[list[int]] = []
     labels: list[int] = []
     video: list[int] = []
     numbers: list[int] = []
@@ -82,15 +104,28 @@ def load_frameset(
         path = str(row.path)
         if path not in span:
             clip = load_clip(path)
-            keep = list(select_frames(clip.n_frames, frames))
-            chunks.append(to_device_uint8(clip.frames[keep], image_size, device))
-            span[path] = (n_stored, keep)
-            n_stored += len(keep)
-        start, keep = span[path]
-        index.extend(range(start, start + len(keep)))
-        labels.extend([class_index[row.label]] * len(keep))
-        video.extend([row_no] * len(keep))
-        numbers.extend(keep)
+            if clip.n_frames == 0:
+                raise ValueError(f"clip file {path} has no frames; delete it and rerun")
+            if clip_frames:
+                used = clip_indices(clip.n_frames, clip_frames)
+            else:
+                used = list(select_frames(clip.n_frames, frames))
+            distinct = sorted(set(used))  # a short video repeats frames: store each once
+            chunks.append(to_device_uint8(clip.frames[distinct], image_size, device))
+            row_of = {f: n_stored + i for i, f in enumerate(distinct)}
+            span[path] = ([row_of[f] for f in used], used)
+            n_stored += len(distinct)
+        rows, used = span[path]
+        if clip_frames:  # one sample: the whole clip
+            index.append(rows)
+            labels.append(class_index[row.label])
+            video.append(row_no)
+            numbers.append(-1)
+        else:  # one sample per frame
+            index.extend(rows)
+            labels.extend([class_index[row.label]] * len(rows))
+            video.extend([row_no] * len(rows))
+            numbers.extend(used)
     if not chunks:
         raise ValueError("no clips to load: the table is empty")
     return FrameSet(
@@ -105,18 +140,21 @@ def load_frameset(
 
 
 class BatchPipeline:
-    """uint8 frames → normalised float32 images, with train-time augmentation, on the device.
+    """uint8 frames or clips → normalised float32, with train-time augmentation, on the device.
 
     Augmentation parameters are drawn on the CPU from the job's generator (``draw``), one row
     per sample and epoch, so a resumed or repeated run sees the same augmentations; applying
-    them is one batched affine warp (flip · zoom · shift) on the device.
+    them is one batched affine warp (flip · zoom · shift) on the device. A clip sample's
+    frames share its row, so a clip is flipped, zoomed and shifted as a whole.
+    ``mean``/``std``: the model's normalisation (RGB, [0, 1] scale; ImageNet by default).
     """
 
     def __init__(self, device: torch.device, augment: Augment | None = None,
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, mean: Sequence[float] = IMAGENET_MEAN,
+                 std: Sequence[float] = IMAGENET_STD) -> None:
         self.augment = augment if augment is not None and augment.enabled else None
-        self.mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1) * 255
-        self.inv_std = 1 / (torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1) * 255)
+        self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255
+        self.inv_std = 1 / (torch.tensor(std, device=device).view(1, 3, 1, 1) * 255)
         self.channels_last = channels_last
 
     def draw(self, n: int, generator: torch.Generator) -> Tensor:
@@ -129,7 +167,19 @@ class BatchPipeline:
         return torch.cat([flip[:, None], scale[:, None], shift], dim=1)
 
     def __call__(self, frames: Tensor, params: Tensor | None = None) -> Tensor:
-        """frames uint8 [B, 3, S, S] (+ params [B, 4] to augment) → float32 [B, 3, S, S]."""
+        """frames uint8 [B, 3, S, S] or clips [B, T, 3, S, S] (+ params [B, 4] to augment)
+        → float32 of the same shape."""
+        if frames.dim() == 5:  # clips: warp their B·T frames, each with its clip's parameters
+            b, t = frames.shape[:2]
+            flat = None if params is None else params.repeat_interleave(t, dim=0)
+            return self.normalise(frames.flatten(0, 1), flat).view(b, t, *frames.shape[2:])
+        x = self.normalise(frames, params)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def normalise(self, frames: Tensor, params: Tensor | None) -> Tensor:
+        """uint8 [N, 3, S, S] (+ params [N, 4]) → normalised, augmented float32 [N, 3, S, S]."""
         x = (frames.float() - self.mean) * self.inv_std
         if params is not None and self.augment is not None:
             b = x.shape[0]
@@ -139,6 +189,4 @@ class BatchPipeline:
             theta[:, :, 2] = params[:, 2:]
             grid = F.affine_grid(theta, list(x.shape), align_corners=False)
             x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
         return x

@@ -1,4 +1,9 @@
-"""The training loop (with resume), evaluation, and one workflow job end to end."""
+"""The training loop (with resume), evaluation, and one workflow job end to end.
+
+Frame and clip classifiers share all of it: a sample is a frame [3, S, S] or a clip
+[T, 3, S, S] (``Classifier.takes_clips``), and only loading (``load_frameset``) and the
+per-video vote in ``predict`` (a clip sample already is its video) tell them apart.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +25,13 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm import tqdm
 
-from ..metrics import class_order, evaluation_metrics
+from ..atomic import atomic_path, torch_save
+from ..devices import resolve_device
+from ..folds import check_no_leak, read_folds, split_fold
+from ..metrics import class_order, classification_metrics, evaluation_metrics
 from ..models import build_model
 from ..models._base import BuildOptions, Classifier, param_groups
-from .config import TrainConfig
+from .config import Augment, TrainConfig
 from .data import BatchPipeline, FrameSet, load_frameset
 from .sgd import SGD
 
@@ -33,10 +41,8 @@ RESUME_FILE = "resume.pt"  # inside the output dir; undeclared, so Snakemake lea
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """auto → the first CUDA device when there is one, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    """The training device (:func:`semaug.devices.resolve_device`'s rule) as a torch device."""
+    return torch.device(resolve_device(name))
 
 
 def autocast_for(device: torch.device, amp: bool):  # noqa: ANN201
@@ -50,20 +56,26 @@ def autocast_for(device: torch.device, amp: bool):  # noqa: ANN201
     return torch.autocast("cuda", dtype=torch.bfloat16)
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".part")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def steps_per_epoch(n: int, batch_size: int) -> int:
     # A last batch of one sample is dropped: BatchNorm cannot normalise a single value.
     return n // batch_size + (1 if n % batch_size >= 2 else 0)
 
 
+def pipeline_for(model: Classifier, data: FrameSet, augment: Augment | None) -> BatchPipeline:
+    """The batch pipeline feeding ``model``: its normalisation; channels-last images on CUDA
+    for frame models (clip models take 5-D input, which channels_last does not describe)."""
+    if model.takes_clips != data.clips:
+        raise ValueError(f"{type(model).__name__} takes {'clips' if model.takes_clips else 'frames'}"
+                         f" but the data holds {'clips' if data.clips else 'frames'}: load it "
+                         "with load_frameset(..., clip_frames=T) for clip models, without for frame ones")
+    return BatchPipeline(data.device, augment, mean=model.mean, std=model.std,
+                         channels_last=data.device.type == "cuda" and not data.clips)
+
+
 def train_step(model: Classifier, opt: SGD, x: Tensor, y: Tensor, amp: bool = True
                ) -> tuple[Tensor, Tensor]:
-    """One SGD step on a batch x [B, 3, S, S] (normalised), y [B]; returns (loss, logits)."""
+    """One SGD step on a batch x [B, 3, S, S] or [B, T, 3, S, S] (normalised), y [B];
+    returns (loss, logits)."""
     with autocast_for(x.device, amp):
         logits = model(x)  # [B, C]
     loss = F.cross_entropy(logits.float(), y)
@@ -92,14 +104,14 @@ def fit(
     device = data.device
     gen = torch.Generator().manual_seed(seed)  # shuffling + augmentation, drawn on the CPU
     opt = SGD(param_groups(model), lr=cfg.lr, momentum=cfg.momentum, decay=cfg.lr_decay)
-    pipeline = BatchPipeline(device, cfg.augment, channels_last=device.type == "cuda")
+    pipeline = pipeline_for(model, data, cfg.augment)
     history: list[dict[str, float]] = []
     start = 0
 
     resume_path = Path(resume_path) if resume_path else None
     if resume_path is not None and resume_path.exists():
         # CPU first: RNG states must stay CPU tensors; weights and buffers are copied over below
-        state = torch.load(resume_path, map_location="cpu", weights_only=False)
+        state = torch.load(resume_path, map_location="cpu", weights_only=True)  # tensors only
         if state.get("fingerprint") == fingerprint:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
@@ -126,7 +138,8 @@ def fit(
         seen = 0
         for step in range(n_steps):
             ids = order[step * bs:(step + 1) * bs]  # [B]
-            x = pipeline(data.store[data.index[ids]], aug[step * bs:(step + 1) * bs])  # [B,3,S,S]
+            # [B, 3, S, S], or clips [B, T, 3, S, S]
+            x = pipeline(data.store[data.index[ids]], aug[step * bs:(step + 1) * bs])
             y = data.labels[ids]  # [B]
             loss, logits = train_step(model, opt, x, y, cfg.amp)
             loss_sum += loss * len(ids)
@@ -141,7 +154,7 @@ def fit(
         log.info("epoch %d/%d loss %.4f accuracy %.4f (%.1f s)", row["epoch"], cfg.epochs,
                  row["loss"], row["accuracy"], row["seconds"])
         if resume_path is not None:
-            _atomic_save({
+            torch_save({
                 "fingerprint": fingerprint, "epoch": epoch + 1, "history": history,
                 "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
@@ -155,16 +168,20 @@ def fit(
 
 @torch.no_grad()
 def predict(model: Classifier, data: FrameSet, cfg: TrainConfig) -> tuple[Tensor, Tensor]:
-    """Softmax per frame float32 [N, C] and per video (mean over its frames) [V, C], on the CPU."""
+    """Softmax per sample float32 [N, C] and per video [V, C], on the CPU. A video's is the
+    mean over its frame samples; a clip sample is a whole video, so there they are the same."""
     model.eval()
-    pipeline = BatchPipeline(data.device, None, channels_last=data.device.type == "cuda")
+    pipeline = pipeline_for(model, data, None)
+    # eval_batch_size counts frames, so a batch of clips holds as many frames as one of frames
+    per_sample = data.index.shape[1] if data.clips else 1
+    batch = max(1, cfg.eval_batch_size // per_sample)
     probs = []
-    for start in range(0, len(data), cfg.eval_batch_size):
-        idx = data.index[start:start + cfg.eval_batch_size]
+    for start in range(0, len(data), batch):
+        idx = data.index[start:start + batch]
         with autocast_for(data.device, cfg.amp):
             logits = model(pipeline(data.store[idx]))
         probs.append(logits.float().softmax(1))
-    frame_probs = torch.cat(probs)  # [N, C]
+    frame_probs = torch.cat(probs)  # [N, C]; clips: one per video, the mean below keeps it
     n_videos = len(data.video_ids)
     sums = torch.zeros(n_videos, frame_probs.shape[1], device=frame_probs.device)
     sums.index_add_(0, data.video, frame_probs)
@@ -174,16 +191,9 @@ def predict(model: Classifier, data: FrameSet, cfg: TrainConfig) -> tuple[Tensor
 
 def prediction_table(data: FrameSet, frame_probs: Tensor, video_probs: Tensor,
                      classes: Sequence[str]) -> pd.DataFrame:
-    """predictions.csv: one row per frame (level=frame) and per video (level=video)."""
+    """predictions.csv: one row per frame (level=frame) and per video (level=video); clip
+    models classify whole videos, so theirs has video rows only (same columns)."""
     names = np.asarray(classes)
-    video_of = data.video.cpu().numpy()
-    frames = pd.DataFrame({
-        "level": "frame",
-        "video_id": np.asarray(data.video_ids)[video_of],
-        "frame": data.frame_numbers,
-        "label": names[data.labels.cpu().numpy()],
-        "pred": names[frame_probs.argmax(1).numpy()],
-    })
     videos = pd.DataFrame({
         "level": "video",
         "video_id": data.video_ids,
@@ -191,8 +201,19 @@ def prediction_table(data: FrameSet, frame_probs: Tensor, video_probs: Tensor,
         "label": names[data.video_labels],
         "pred": names[video_probs.argmax(1).numpy()],
     })
-    table = pd.concat([frames, videos], ignore_index=True)
-    probs = torch.cat([frame_probs, video_probs]).numpy()
+    if data.clips:
+        table, probs = videos, video_probs.numpy()
+    else:
+        video_of = data.video.cpu().numpy()
+        frames = pd.DataFrame({
+            "level": "frame",
+            "video_id": np.asarray(data.video_ids)[video_of],
+            "frame": data.frame_numbers,
+            "label": names[data.labels.cpu().numpy()],
+            "pred": names[frame_probs.argmax(1).numpy()],
+        })
+        table = pd.concat([frames, videos], ignore_index=True)
+        probs = torch.cat([frame_probs, video_probs]).numpy()
     for i, c in enumerate(classes):
         table[f"p_{c}"] = np.round(probs[:, i], 6)
     return table
@@ -224,11 +245,12 @@ def train_job(
     out.mkdir(parents=True, exist_ok=True)
     device = pick_device(cfg.device)
     dtypes = {"video_id": str, "subject": str, "driver_subject": str, "label": str}
-    train_table = pd.read_csv(manifest, dtype=dtypes)
-    folds_table = pd.read_csv(folds, dtype=dtypes)
-    test_table = folds_table[folds_table["fold"] == fold]
-    if test_table.empty:
-        raise ValueError(f"{folds} has no videos in fold {fold}")
+    train_table = pd.read_csv(manifest, dtype=dtypes, keep_default_na=False)
+    folds_table = read_folds(folds)
+    _, test_table = split_fold(folds_table, fold)
+    # The manifest was checked when written; a hand-edited one must not train on test faces.
+    faces = [train_table[c] for c in ("subject", "driver_subject") if c in train_table]
+    check_no_leak(pd.concat(faces), test_table, str(manifest))
     classes = class_order(dataset, folds_table["label"])
     head = dataset.get("mobilenet_head") or ("mug" if dataset.get("format") == "mug" else "ck")
     log.info("device %s; %d classes %s; settings %s", device, len(classes), classes, cfg.as_dict())
@@ -239,22 +261,25 @@ def train_job(
     model = build_model(model_name, BuildOptions(
         num_classes=len(classes), image_size=cfg.image_size,
         pretrained=cfg.pretrained == "imagenet", head=head,
+        lstm_hidden=cfg.lstm_hidden, lstm_backbone=cfg.lstm_backbone,
     ))
     for note in model.notes:
         log.info("%s", note)
     log.info("%s", model.summary())
     model.to(device)
-    if device.type == "cuda":
+    if device.type == "cuda" and not model.takes_clips:
         model.to(memory_format=torch.channels_last)
 
     t0 = time.perf_counter()
-    train = load_frameset(train_table, classes, frames=cfg.frames, image_size=cfg.image_size,
-                          device=device)
-    test = load_frameset(test_table, classes, frames=cfg.frames, image_size=cfg.image_size,
-                         device=device)
-    log.info("loaded %d training frames (%d videos, %d distinct frames) and %d test frames "
-             "(%d videos) in %.1f s", len(train), len(train.video_ids), train.store.shape[0],
-             len(test), len(test.video_ids), time.perf_counter() - t0)
+    # clip models: one sample per video, clip_frames of its frames; frame models: per frame
+    samples = {"frames": cfg.frames, "image_size": cfg.image_size, "device": device,
+               "clip_frames": cfg.clip_frames if model.takes_clips else None}
+    train = load_frameset(train_table, classes, **samples)
+    test = load_frameset(test_table, classes, **samples)
+    kind = f"clips of {cfg.clip_frames} frames" if model.takes_clips else "frames"
+    log.info("loaded %d training %s (%d videos, %d distinct frames) and %d test %s "
+             "(%d videos) in %.1f s", len(train), kind, len(train.video_ids), train.store.shape[0],
+             len(test), kind, len(test.video_ids), time.perf_counter() - t0)
 
     fingerprint = fingerprint_of(
         settings=cfg.as_dict(), model=model_name, head=head, classes=classes, seed=seed,
@@ -262,21 +287,27 @@ def train_job(
     )
     resume = out / RESUME_FILE
     history = fit(model, train, cfg, seed=seed, resume_path=resume, fingerprint=fingerprint)
-    history.to_csv(out / "history.csv", index=False)
-    torch.save({"model": model_name, "head": head, "classes": classes, "seed": seed,
+    with atomic_path(out / "history.csv") as tmp:
+        history.to_csv(tmp, index=False)
+    torch_save({"model": model_name, "head": head, "classes": classes, "seed": seed,
                 "train": cfg.as_dict(), "state_dict": model.state_dict()}, out / "model.pt")
 
     frame_probs, video_probs = predict(model, test, cfg)
     predictions = prediction_table(test, frame_probs, video_probs, classes)
-    predictions.to_csv(out / "predictions.csv", index=False)
+    with atomic_path(out / "predictions.csv") as tmp:
+        predictions.to_csv(tmp, index=False)
     frames_rows = predictions[predictions["level"] == "frame"]
     video_rows = predictions[predictions["level"] == "video"]
-    metrics = evaluation_metrics(video_rows["label"], video_rows["pred"],
-                                 frames_rows["label"], frames_rows["pred"], classes)
-    with open(out / "metrics.json", "w") as fh:
-        json.dump(metrics, fh, indent=1)
+    if model.takes_clips:  # video level only: there are no per-frame predictions
+        metrics = classification_metrics(video_rows["label"], video_rows["pred"], classes)
+    else:
+        metrics = evaluation_metrics(video_rows["label"], video_rows["pred"],
+                                     frames_rows["label"], frames_rows["pred"], classes)
+    with atomic_path(out / "metrics.json") as tmp:  # written last: the job's completion mark
+        tmp.write_text(json.dumps(metrics, indent=1))
     resume.unlink(missing_ok=True)  # done: a rerun (new settings, --forcerun) starts afresh
-    log.info("video-level normalized accuracy %.4f, accuracy %.4f (frames: %.4f, %.4f)",
-             metrics["normalized_accuracy"], metrics["accuracy"],
-             metrics["frames"]["normalized_accuracy"], metrics["frames"]["accuracy"])
+    frame_scores = (f" (frames: {metrics['frames']['normalized_accuracy']:.4f}, "
+                    f"{metrics['frames']['accuracy']:.4f})" if "frames" in metrics else "")
+    log.info("video-level normalized accuracy %.4f, accuracy %.4f%s",
+             metrics["normalized_accuracy"], metrics["accuracy"], frame_scores)
     return metrics

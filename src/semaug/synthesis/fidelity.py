@@ -1,0 +1,242 @@
+"""Instruments and fidelity measures of synthetic face videos (the motion-transfer papers' AKD,
+MKR and AED, and expression fidelity).
+
+Instruments measure landmarks on *images* (aligned face crops):
+
+- :class:`DlibInstrument` (needs ``semaug[dlib]``): dlib's HOG detector + 68-point predictor on
+  the crop upscaled to ``UPSCALE_TO`` px (the detector's window is 80 px; demo crops are 32-64),
+  and dlib's face-recognition ResNet (128-d identity embedding, its chip cut from the 68-point
+  shape). A crop where the detector finds no face is *missed* (MKR); its landmarks are then
+  fitted in the box the detector gives for a template-aligned face, so AKD is still defined.
+- :class:`RegressorInstrument`: the ridge regressor of :mod:`.landmark_regressor` (offline
+  fallback; no misses, no identity embedding).
+
+Measures (definitions in ``DEFINITIONS``): ``akd``, ``mkr``, ``aed`` (self-reenactment), identity
+leakage of cross-identity videos (distance to the source and to the driver subject), and
+expression fidelity: a logistic regression on landmark displacements (apex - neutral, by
+inter-ocular distance), trained on the fold's real training videos only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from ..ibug import inter_ocular
+from .landmark_regressor import LandmarkRegressor
+
+log = logging.getLogger(__name__)
+
+UPSCALE_TO = 256  # crops are measured at this side (dlib's detector needs faces >= 80 px)
+# Where dlib's HOG detector puts its box on a template-aligned face, in crop units
+# (x0, y0, x1, y1): measured as the detector's box relative to the 68 points it fits
+# (centroid ± 1.28/1.35/1.20/1.14 RMS radii, astronaut photograph at four poses) applied to
+# MEAN_FACE (centroid (0.50, 0.58), RMS radius 0.239).
+TEMPLATE_BOX = (0.19, 0.26, 0.79, 0.85)
+
+
+@dataclass(frozen=True)
+class Measured:
+    landmarks: np.ndarray  # float32 [N, 68, 2], crop pixel coordinates
+    found: np.ndarray  # bool [N]: the instrument found a face (always True for the regressor)
+
+
+class LandmarkInstrument(Protocol):
+    name: str
+
+    def measure(self, frames: np.ndarray) -> Measured:
+        """Landmarks on uint8 [N, S, S, 3] face crops."""
+        ...
+
+
+class RegressorInstrument:
+    """The fold's ridge landmark regressor (trained on its training frames only)."""
+
+    name = "ridge_regressor"
+
+    def __init__(self, regressor: LandmarkRegressor) -> None:
+        self.regressor = regressor
+
+    def measure(self, frames: np.ndarray) -> Measured:
+        return Measured(self.regressor.predict(frames), np.ones(len(frames), dtype=bool))
+
+
+class DlibInstrument:
+    """dlib's detector, 68-point predictor and face-recognition ResNet on face crops."""
+
+    name = "dlib"
+
+    def __init__(self, threshold: float = 0.0) -> None:
+        from ..faces.dlib_landmarks import (FACE_RECOGNITION, PREDICTOR_68, import_dlib,
+                                            model_path)
+
+        self.dlib = import_dlib()
+        self.detector = self.dlib.get_frontal_face_detector()
+        self.predictor = self.dlib.shape_predictor(str(model_path(PREDICTOR_68)))
+        self._recognition_path = model_path(FACE_RECOGNITION)
+        self._recognition: Any = None
+        self.threshold = threshold
+
+    @property
+    def recognition(self) -> Any:
+        """The 128-d face-recognition ResNet, loaded on first use."""
+        if self._recognition is None:
+            self._recognition = self.dlib.face_recognition_model_v1(str(self._recognition_path))
+        return self._recognition
+
+    def _shape(self, frame: np.ndarray) -> tuple[Any, np.ndarray, bool, float]:
+        """(dlib shape, upscaled RGB frame, face found, upscale factor) of one crop."""
+        factor = max(1.0, UPSCALE_TO / frame.shape[0])
+        big = frame if factor == 1.0 else cv2.resize(frame, None, fx=factor, fy=factor,
+                                                     interpolation=cv2.INTER_CUBIC)
+        big = np.ascontiguousarray(big)
+        grey = cv2.cvtColor(big, cv2.COLOR_RGB2GRAY)
+        rects, _, _ = self.detector.run(grey, 0, self.threshold)
+        if rects:
+            rect = max(rects, key=lambda r: r.area())
+        else:
+            x0, y0, x1, y1 = (np.array(TEMPLATE_BOX) * big.shape[0]).round().astype(int)
+            rect = self.dlib.rectangle(int(x0), int(y0), int(x1) - 1, int(y1) - 1)
+        return self.predictor(grey, rect), big, bool(rects), factor
+
+    def measure(self, frames: np.ndarray) -> Measured:
+        points, found = [], []
+        for frame in frames:
+            shape, _, hit, factor = self._shape(frame)
+            # Upscaled pixel centre (i + 0.5) * factor - 0.5 -> back to crop pixels.
+            xy = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+            points.append((xy + 0.5) / factor - 0.5)
+            found.append(hit)
+        return Measured(np.asarray(points, dtype=np.float32), np.asarray(found, dtype=bool))
+
+    def embed(self, frames: np.ndarray) -> np.ndarray:
+        """float64 [N, 128] identity embeddings (dlib: same person below ~0.6 apart)."""
+        out = []
+        for frame in frames:
+            shape, big, _, _ = self._shape(frame)
+            out.append(np.asarray(self.recognition.compute_face_descriptor(big, shape)))
+        return np.asarray(out, dtype=np.float64).reshape(len(out), 128)
+
+
+def pick_instrument(choice: str, regressor: LandmarkRegressor) -> tuple[LandmarkInstrument, str]:
+    """(instrument, why it was chosen) for ``choice`` in auto | dlib | ridge_regressor."""
+    from ..faces.dlib_landmarks import dlib_available
+
+    if choice not in ("auto", "dlib", "ridge_regressor"):
+        raise ValueError(f"synthesis.instrument must be auto, dlib or ridge_regressor, got {choice!r}")
+    if choice == "ridge_regressor":
+        return RegressorInstrument(regressor), "chosen in the config"
+    reason = dlib_available()
+    if reason is None:
+        return DlibInstrument(), "dlib installed"
+    if choice == "dlib":
+        from ..faces.dlib_landmarks import DlibUnavailable
+
+        raise DlibUnavailable(f"synthesis.instrument is dlib but {reason}")
+    return RegressorInstrument(regressor), f"dlib unavailable: {reason}"
+
+
+def spread(n_frames: int, k: int, start: int = 1) -> np.ndarray:
+    """Up to ``k`` frame indices in [start, n_frames) spread evenly (0 = all)."""
+    n = n_frames - start
+    if n <= 0:
+        return np.zeros(0, dtype=int)
+    if k <= 0 or n <= k:
+        return np.arange(start, n_frames)
+    return start + np.linspace(0, n - 1, k).round().astype(int)
+
+
+# ------------------------------------------------------------------------ keypoint distances
+
+def akd_mkr(generated: Measured, real: Measured) -> tuple[float, float]:
+    """(AKD: mean landmark distance over frames where both have a face; MKR: share of the
+    frames with a face in the real frame but none in the generated one)."""
+    both = generated.found & real.found
+    akd = (float(np.linalg.norm(generated.landmarks[both] - real.landmarks[both], axis=-1).mean())
+           if both.any() else float("nan"))
+    mkr = float((real.found & ~generated.found).sum() / max(1, real.found.sum()))
+    return akd, mkr
+
+
+def aed(generated: np.ndarray, real: np.ndarray) -> float:
+    """Mean Euclidean distance between paired identity embeddings [N, 128]."""
+    return float(np.linalg.norm(generated - real, axis=-1).mean())
+
+
+# ------------------------------------------------------------------------- identity leakage
+
+def identity_leakage(embedding: np.ndarray, source_ref: np.ndarray, driver_ref: np.ndarray
+                     ) -> dict[str, float | bool]:
+    """Distances of one synthetic video's identity (mean embedding [128]) to its source
+    and driver subjects' references, and whether the driver is the closer one."""
+    to_source = float(np.linalg.norm(embedding - source_ref))
+    to_driver = float(np.linalg.norm(embedding - driver_ref))
+    return {"to_source": to_source, "to_driver": to_driver, "closer_to_driver": to_driver < to_source}
+
+
+def subject_references(instrument: DlibInstrument, videos: pd.DataFrame,
+                       load: Any) -> dict[str, np.ndarray]:
+    """Per subject: the mean embedding of the first (neutral) frame of each of its videos."""
+    refs: dict[str, list[np.ndarray]] = {}
+    for _, row in videos.iterrows():
+        clip = load(row["path"])
+        refs.setdefault(str(row["subject"]), []).append(instrument.embed(clip.frames[:1])[0])
+    return {s: np.mean(v, axis=0) for s, v in refs.items()}
+
+
+# --------------------------------------------------------------------- expression fidelity
+
+def expression_features(landmarks: np.ndarray) -> np.ndarray:
+    """[T, 68, 2] measured landmarks -> [136]: the apex frame's displacement from frame 0 (the
+    apex is the frame that moved most), divided by frame 0's inter-ocular distance."""
+    moved = landmarks - landmarks[:1]
+    apex = int(np.linalg.norm(moved, axis=-1).mean(axis=-1).argmax())
+    scale = max(float(inter_ocular(landmarks[0])), 1e-6)
+    return (moved[apex] / scale).reshape(-1)
+
+
+def clip_features(instrument: LandmarkInstrument, frames: np.ndarray, n_frames: int) -> np.ndarray:
+    """Expression features of one video from ``n_frames`` frames spread over it (first included)."""
+    idx = np.unique(np.concatenate([[0], spread(len(frames), n_frames - 1, start=1)]))
+    return expression_features(instrument.measure(frames[idx]).landmarks)
+
+
+class ExpressionProbe:
+    """Logistic regression on expression features, fit on real training videos only."""
+
+    def __init__(self, c: float = 1.0) -> None:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        self.model = make_pipeline(StandardScaler(), LogisticRegression(
+            C=c, max_iter=2000, class_weight="balanced"))
+
+    def fit(self, features: np.ndarray, labels: Iterable[str]) -> ExpressionProbe:
+        labels = np.asarray(list(labels))
+        if len(set(labels)) < 2:
+            raise ValueError(f"expression fidelity needs >= 2 classes of training videos, got "
+                             f"{sorted(set(labels))}")
+        self.model.fit(features, labels)
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return self.model.predict(features) if len(features) else np.zeros(0, dtype=object)
+
+
+def hit_rates(predicted: Iterable[str], intended: Iterable[str]) -> dict[str, Any]:
+    """Share of videos assigned to their intended class: per class, over all, class mean."""
+    frame = pd.DataFrame({"p": list(predicted), "t": list(intended)})
+    if frame.empty:
+        return {"overall": None, "class_mean": None, "per_class": {}, "n": 0}
+    frame["hit"] = frame["p"] == frame["t"]
+    per = frame.groupby("t")["hit"].mean()
+    return {"overall": float(frame["hit"].mean()), "class_mean": float(per.mean()),
+            "per_class": {str(k): float(v) for k, v in per.items()}, "n": int(len(frame)),
+            "n_per_class": {str(k): int(v) for k, v in frame.groupby("t").size().items()}}

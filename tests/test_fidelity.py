@@ -1,0 +1,242 @@
+"""Synthetic-video quality measures on known inputs: AKD/MKR/AED, identity leakage, expression
+fidelity (and its copy-source floor), classic's quality.json, and the comparison table.
+
+The regressor-instrument tests run everywhere; the dlib ones skip without the `dlib` extra."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from skimage import data
+
+from semaug.clip import Clip, load_clip, save_clip
+from semaug.faces import align_video, make_backend
+from semaug.faces.dlib_landmarks import dlib_available
+from semaug.generators import Generator, build_generator
+from semaug.synthesis.fidelity import (DlibInstrument, Measured, akd_mkr, expression_features,
+                                       hit_rates, identity_leakage)
+from semaug.synthesis.landmark_regressor import train_regressor_file
+from semaug.synthesis.plan import plan_file, read_plan, split_fold
+from semaug.synthesis.quality import (CLASSIC_SELF_REENACTMENT, comparison_table,
+                                      comparison_table_file, expression_fidelity, identity_measures,
+                                      quality_file)
+from semaug.synthesis.render import augment_classic_file, synthesize_file
+from semaug.synthesis.toy import toy_clip, toy_folds
+
+COUNTS = {"happy": 8, "surprise": 6, "sadness": 4, "anger": 3}
+SKIP_REASON = "needs the `dlib` extra: pip install 'semaug[dlib]'"
+
+
+class Mirror(Generator):
+    """Returns the driving video itself: a perfect self-reenactment."""
+
+    name = "mirror"
+
+    def animate(self, source: Clip, driving: Clip) -> Clip:
+        return Clip(driving.frames.copy(), driving.landmarks.copy())
+
+
+# ---------------------------------------------------------------------- pure measures
+
+def test_identical_measurements_give_zero_akd_and_no_missing_keypoints():
+    rng = np.random.default_rng(0)
+    points = rng.uniform(0, 64, (5, 68, 2)).astype(np.float32)
+    found = np.array([True, True, False, True, True])
+    assert akd_mkr(Measured(points, found), Measured(points, found)) == (0.0, 0.0)
+    shifted = Measured(points + [3.0, 4.0], np.array([True, False, False, True, True]))
+    akd, mkr = akd_mkr(shifted, Measured(points, found))
+    assert akd == pytest.approx(5.0) and mkr == pytest.approx(1 / 4)
+
+
+def test_identity_leakage_and_hit_rates():
+    source, driver = np.zeros(128), np.ones(128)
+    assert identity_leakage(driver.copy(), source, driver)["closer_to_driver"] is True
+    assert identity_leakage(source + 0.1, source, driver)["closer_to_driver"] is False
+    rates = hit_rates(["a", "b", "b", "a"], ["a", "a", "b", "b"])
+    assert rates["per_class"] == {"a": 0.5, "b": 0.5} and rates["overall"] == 0.5
+
+
+def test_a_still_face_has_no_expression_displacement():
+    still = np.repeat(np.random.default_rng(1).uniform(0, 64, (1, 68, 2)), 6, axis=0)
+    assert not expression_features(still).any()
+
+
+# ------------------------------------------------------------------ toy fold, regressor
+
+@pytest.fixture(scope="module")
+def fold(tmp_path_factory):
+    """A toy fold 0: plan, landmark_warp and classic videos, a regressor, a still-video table."""
+    d = tmp_path_factory.mktemp("fidelity")
+    folds = toy_folds(d, COUNTS, n_subjects=6, size=32, n_frames=6)
+    folds.to_csv(d / "folds.csv", index=False)
+    f = str(d / "folds.csv")
+    plan_file(f, 0, str(d / "plan.csv"), str(d / "targets.csv"))
+    synthesize_file("landmark_warp", {}, f, 0, str(d / "plan.csv"), str(d / "lw.csv"),
+                    str(d / "lw"), device="cpu", previews=False)
+    augment_classic_file({}, f, 0, str(d / "plan.csv"), str(d / "classic.csv"), str(d / "cl"),
+                         previews=False)
+    train_regressor_file(f, 0, str(d / "reg.npz"), str(d / "reg.json"))
+    # Still videos: each plan row's source face, frozen (what copy-source would produce).
+    still = read_plan(str(d / "lw.csv"))
+    for i, row in still.iterrows():
+        source = load_clip(row["source_path"])
+        frozen = Clip(np.repeat(source.frames[:1], 6, 0), np.repeat(source.landmarks[:1], 6, 0))
+        still.loc[i, "path"] = str(save_clip(d / "still" / f"{i:05d}.npz", frozen))
+    still.to_csv(d / "still.csv", index=False)
+    return d
+
+
+def run_quality(d, maker, videos, instrument="ridge_regressor", **kw):
+    name = maker if isinstance(maker, str) else maker.name
+    return quality_file(maker, str(d / "folds.csv"), 0, str(d / "reg.npz"), str(d / videos),
+                        str(d / f"q_{name}_{videos}.json"), str(d / f"s_{name}.png"),
+                        max_videos=4, instrument=instrument, **kw)
+
+
+def test_a_perfect_reenactment_scores_zero_and_beats_copy_source(fold):
+    q = run_quality(fold, Mirror(), "lw.csv")
+    assert q["instrument"]["name"] == "ridge_regressor"
+    assert q["mirror"]["l1"] == 0.0 and q["mirror"]["akd"] == 0.0
+    assert q["mirror"]["landmark_error"] == pytest.approx(q["measurement_floor"])
+    assert q["copy_source"]["akd"] > 0 and q["copy_source"]["l1"] > 0
+    assert "not measured" in q["identity"] and "dlib" in q["identity"]
+
+
+def test_still_synthetic_videos_score_the_copy_source_floor(fold):
+    q = run_quality(fold, "classic", "still.csv", per_class_csv=str(fold / "per_class.csv"))
+    fid = q["expression_fidelity"]
+    for label, share in fid["synthetic"]["per_class"].items():
+        if label in fid["copy_source"]["per_class"]:
+            assert share == fid["copy_source"]["per_class"][label]
+    table = pd.read_csv(fold / "per_class.csv")
+    assert set(table["label"]) == set(fid["synthetic"]["per_class"]) | set(fid["real_test"]["per_class"])
+    assert {"fidelity_synthetic", "fidelity_real_test", "fidelity_copy_source"} <= set(table.columns)
+
+
+class KnownLandmarks:
+    """A perfect landmark instrument for frames whose landmarks are known (looked up by
+    content): isolates the expression probe from the instrument's error."""
+
+    name = "known"
+
+    def __init__(self, clips: list[Clip]) -> None:
+        self.table = {f.tobytes(): lm for c in clips for f, lm in zip(c.frames, c.landmarks)}
+
+    def measure(self, frames: np.ndarray) -> Measured:
+        return Measured(np.stack([self.table[f.tobytes()] for f in frames]),
+                        np.ones(len(frames), dtype=bool))
+
+
+def test_with_exact_landmarks_the_probe_reads_real_and_synthetic_expressions(fold):
+    folds = pd.read_csv(fold / "folds.csv", dtype={"subject": str})
+    train, test = split_fold(folds, 0)
+    videos = {name: read_plan(str(fold / f"{name}.csv")) for name in ("lw", "still")}
+    paths = list(folds["path"]) + [p for v in videos.values() for p in v["path"]]
+    instrument = KnownLandmarks([load_clip(p) for p in paths])
+    result = {name: expression_fidelity(instrument, train, test, v, load_clip)
+              for name, v in videos.items()}
+    lw, still = result["lw"], result["still"]
+    assert lw["real_test"]["class_mean"] == 1.0  # the toy classes differ in their landmarks
+    assert still["synthetic"]["per_class"] == {
+        k: v for k, v in still["copy_source"]["per_class"].items()
+        if k in still["synthetic"]["per_class"]}
+    assert still["copy_source"]["class_mean"] <= 0.5  # a still face has one class at most
+    # landmark_warp moves the source's landmarks as the driver's moved: the target class.
+    assert lw["synthetic"]["class_mean"] >= 0.9 > lw["copy_source"]["class_mean"]
+
+
+def test_classic_gets_cross_identity_measures_but_no_self_reenactment(fold):
+    q = run_quality(fold, "classic", "classic.csv")
+    saved = json.loads((fold / "q_classic_classic.csv.json").read_text())
+    assert saved["self_reenactment"] == CLASSIC_SELF_REENACTMENT
+    assert "classic" not in saved and "copy_source" not in saved
+    assert saved["expression_fidelity"]["synthetic"]["n"] == len(read_plan(str(fold / "classic.csv")))
+    assert "expression_fidelity" in saved["definitions"] and q["maker"] == "classic"
+    with pytest.raises(ValueError, match="Generator or 'classic'"):
+        run_quality(fold, "landmark_warp", "lw.csv")
+
+
+def test_comparison_table_has_a_row_per_maker_and_per_class(fold):
+    run_quality(fold, build_generator("landmark_warp", {}, device="cpu"), "lw.csv")
+    run_quality(fold, "classic", "classic.csv")
+    files = [fold / "q_landmark_warp_lw.csv.json", fold / "q_classic_classic.csv.json"]
+    text = comparison_table_file(files, str(fold / "table.md"))
+    assert text == (fold / "table.md").read_text() == comparison_table(files)
+    overall, per_class = text.split("Per class")
+    lines = [line for line in overall.splitlines() if line.startswith("| ")]
+    assert len(lines) == 3 and "landmark_warp" in lines[1] + lines[2]  # header + 2 makers
+    assert all(label in per_class for label in ("anger", "sadness", "surprise"))
+
+
+# --------------------------------------------------------------------- dlib, real faces
+
+@pytest.fixture(scope="module")
+def dlib_ready() -> None:
+    reason = dlib_available()
+    if reason is not None:
+        pytest.skip(f"{SKIP_REASON} ({reason})")
+
+
+@pytest.fixture(scope="module")
+def astronaut_clip(dlib_ready) -> Clip:
+    """6 aligned 64 px crops of the astronaut, turning slightly (dlib landmarks)."""
+    photo = data.astronaut()
+    frames = []
+    for degrees in np.linspace(-4, 4, 6):
+        m = cv2.getRotationMatrix2D((222.0, 127.0), float(degrees), 2.0)
+        m[:, 2] += np.array([240.0, 200.0]) - np.array([222.0, 127.0])
+        frames.append(cv2.warpAffine(photo, m, (480, 400), borderMode=cv2.BORDER_REFLECT))
+    frames = np.stack(frames)
+    landmarks = make_backend("dlib").detect(frames)
+    aligned = align_video(frames, landmarks, 64)
+    return Clip(aligned.frames, aligned.landmarks)
+
+
+def test_dlib_on_identical_frames_gives_zero_akd_and_aed(astronaut_clip):
+    instrument = DlibInstrument()
+    first, again = instrument.measure(astronaut_clip.frames), instrument.measure(astronaut_clip.frames)
+    assert first.found.all()  # the astronaut is found in every 64 px crop
+    assert akd_mkr(first, again) == (0.0, 0.0)
+    embeddings = instrument.embed(astronaut_clip.frames)
+    assert embeddings.shape == (6, 128)
+    assert np.linalg.norm(embeddings - instrument.embed(astronaut_clip.frames), axis=-1).max() == 0
+    # The same person turning by 8 degrees stays well inside dlib's same-person radius (0.6).
+    assert np.linalg.norm(embeddings - embeddings[0], axis=-1).max() < 0.4
+    # Her landmarks on the crop agree with the ones the crop was made from.
+    assert np.linalg.norm(first.landmarks - astronaut_clip.landmarks, axis=-1).mean() < 1.0
+
+
+def test_a_synthetic_video_that_is_its_driver_is_closer_to_the_driver(astronaut_clip, tmp_path):
+    astronaut = save_clip(tmp_path / "astronaut.npz", astronaut_clip)
+    drawn = save_clip(tmp_path / "drawn.npz", toy_clip("happy", size=64, n_frames=6, seed=3))
+    train = pd.DataFrame({"video_id": ["a0", "d0"], "subject": ["A", "D"],
+                          "path": [str(astronaut), str(drawn)]})
+    videos = pd.DataFrame({"index": [0, 1], "label": ["happy", "happy"],
+                           "source_subject": ["D", "A"], "driver_subject": ["A", "D"],
+                           "path": [str(astronaut), str(astronaut)]})
+    summary, table = identity_measures(DlibInstrument(), videos, train, load_clip)
+    # Row 0 is the driver (A) itself; row 1 is its source (A) itself.
+    assert list(table["closer_to_driver"]) == [True, False]
+    assert summary["closer_to_driver"] == 0.5 and summary["n_reference_subjects"] == 2
+    assert table.loc[0, "to_driver"] < 0.4 < table.loc[0, "to_source"]
+
+
+def test_auto_instrument_falls_back_to_the_regressor_on_drawn_faces(fold, dlib_ready):
+    q = run_quality(fold, Mirror(), "lw.csv", instrument="auto")
+    assert q["instrument"]["name"] == "ridge_regressor"
+    assert "finds a face in only 0% of the real test crops" in q["instrument"]["why"]
+
+
+def test_quality_names_dlib_as_its_instrument_and_measures_aed(fold, dlib_ready):
+    q = run_quality(fold, Mirror(), "lw.csv", instrument="dlib")
+    assert q["instrument"]["name"] == "dlib"
+    assert q["mirror"]["akd"] == 0.0 and q["mirror"]["aed"] == 0.0 and q["mirror"]["mkr"] == 0.0
+    assert q["copy_source"]["l1"] > 0
+    assert set(q["ridge_regressor"]) == {"mirror", "copy_source", "measurement_floor"}
+    assert set(q["identity"]) >= {"to_source", "to_driver", "closer_to_driver"}
+    _, test = split_fold(pd.read_csv(fold / "folds.csv"), 0)
+    assert q["expression_fidelity"]["real_test"]["n"] == len(test)
