@@ -218,6 +218,7 @@ def test_the_workflow_is_usable_as_a_snakemake_module(tmp_path):
             demo: {subjects: 6, seed: 3, width: 96, height: 80, min_frames: 5, max_frames: 6}
         folds: 2
         faces: {size: 32, shards: 1}
+        train: {image_size: 32}
     """))
     result = run_snakemake(tmp_path, "results/mine/folds.csv", "--cores", "2",
                            snakefile=tmp_path / "Snakefile")

@@ -24,6 +24,7 @@ datasets:
     demo: {subjects: 6, seed: 1, width: 96, height: 96, min_frames: 6, max_frames: 8}
 folds: 2
 faces: {size: 32, shards: 2}
+train: {image_size: 32}   # crops are at least the classifiers' input (check_face_size)
 """
 
 

@@ -12,13 +12,26 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_path
 from .ibug import N_LANDMARKS
+
+
+class ClipError(ValueError):
+    """A cached clip that cannot be read (truncated, corrupt, not a clip). The message is one
+    line naming the file and the fix: delete it and rerun."""
+
+
+# What numpy's npz reader raises on a truncated or damaged file: the zip directory
+# (BadZipFile), a member's deflate stream (zlib.error, EOFError), the .npy header (ValueError).
+_READ_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 @dataclass
@@ -53,44 +66,73 @@ def validate_clip(frames: np.ndarray, landmarks: np.ndarray) -> None:
 
 
 def save_clip(path: str | os.PathLike, clip: Clip) -> Path:
-    """Write a clip atomically (temp file + rename), so a killed job never leaves half a file."""
+    """Write a clip atomically (temp file + rename), so a killed job never leaves half a file;
+    a full disk raises an OSError naming ``path`` and leaves nothing behind."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as fh:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(
             fh,
             frames=np.ascontiguousarray(clip.frames, dtype=np.uint8),
             landmarks=np.ascontiguousarray(clip.landmarks, dtype=np.float32),
             meta=np.array(json.dumps(clip.meta)),
         )
-    os.replace(tmp, path)
     return path
 
 
 def load_clip(path: str | os.PathLike, *, landmarks_only: bool = False) -> Clip:
     """Read a clip written by :func:`save_clip`. ``landmarks_only`` skips decoding the frames
-    (returns a [T,1,1,3] zero placeholder) for stages that only need the motion."""
+    (returns a [T,1,1,3] zero placeholder) for stages that only need the motion.
+
+    Raises FileNotFoundError for a missing file and :class:`ClipError` (one line: the file, what
+    is wrong, "delete it and rerun") for a truncated, corrupt or foreign one.
+    """
     path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"clip file {path} does not exist; rebuild it with snakemake")
     try:
         with np.load(path, allow_pickle=False) as data:
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("a .npy array, not an npz clip")
             landmarks = data["landmarks"].astype(np.float32)
             if landmarks_only:
                 frames = np.zeros((landmarks.shape[0], 1, 1, 3), dtype=np.uint8)
             else:
                 frames = data["frames"]
             meta = json.loads(str(data["meta"])) if "meta" in data else {}
-    except FileNotFoundError:
-        raise FileNotFoundError(f"clip file {path} does not exist; rebuild it with snakemake") from None
-    except (OSError, ValueError, KeyError) as err:
-        raise ValueError(f"clip file {path} is unreadable ({err}); delete it and rerun") from err
-    return Clip(frames=frames, landmarks=landmarks, meta=meta)
+        return Clip(frames=frames, landmarks=landmarks, meta=meta)
+    except _READ_ERRORS as err:
+        raise ClipError(
+            f"clip file {path} is unreadable ({_one_line(err)}): delete it and rerun snakemake "
+            f"with `--forcerun {_writer_rule(path)}`"
+        ) from err
+
+
+def _writer_rule(path: Path) -> str:
+    """The rule that rewrites a deleted clip (clips are not declared outputs, so a plain rerun
+    would not notice one is gone); the two directory names are fixed in semaug.layout."""
+    parts = path.parts
+    if "synthetic" in parts:
+        return "synthesize"
+    if "faces" in parts and "clips" in parts:
+        return "crop_faces"
+    return "<the rule that wrote it>"
+
+
+def _one_line(err: BaseException) -> str:
+    """The error as one short line (numpy and zipfile messages can span several)."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    name = type(err).__name__
+    text = text if text.startswith(name) else f"{name}: {text}"
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def is_valid_clip(path: str | os.PathLike) -> bool:
-    """True when ``path`` holds a complete, readable clip (used to resume interrupted stages)."""
+    """True when ``path`` holds a complete, readable clip (used to resume interrupted stages).
+
+    Decodes the frames too: reading a whole zip member checks its CRC, so a damaged clip is
+    made again instead of being trusted."""
     try:
-        load_clip(path, landmarks_only=True)
-    except (FileNotFoundError, ValueError):
+        load_clip(path)
+    except (FileNotFoundError, ClipError):
         return False
     return True

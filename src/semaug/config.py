@@ -146,6 +146,23 @@ def generator_runtime_minutes(options: dict[str, Any]) -> int:
     return 30 + int(options["iterations"]) // 150
 
 
+def check_face_size(config: dict[str, Any]) -> None:
+    """The aligned crops (``faces.size``) must be at least as large as every classifier's input
+    (``train.image_size`` after ``by_model``): smaller crops would be blown up, and the model
+    would learn the blur of the resize."""
+    size = (config.get("faces") or {}).get("size")
+    if size is None:
+        return
+    for ds in config["datasets"]:
+        for model in models_for(config, ds):
+            wanted = train_settings(config, model).get("image_size")
+            if wanted is not None and int(wanted) > int(size):
+                raise ConfigError(
+                    f"faces.size: {size} px crops are too small for {model} "
+                    f"(train.image_size {wanted} for dataset {ds}); raise faces.size to at "
+                    f"least {wanted} or lower train.image_size / train.by_model.{model}.image_size")
+
+
 def check_config(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Everything the Snakefile checks after schema validation; returns the resolved
     datasets. Raises :class:`ConfigError` with the key and the fix."""
@@ -153,4 +170,5 @@ def check_config(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     check_roots(datasets)
     check_models(config)
     check_scenarios(config)
+    check_face_size(config)
     return datasets

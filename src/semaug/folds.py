@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .atomic import write_csv
+
 log = logging.getLogger("semaug.folds")
 
 
@@ -115,7 +117,7 @@ def assign_folds_file(faces_csv: str | Path, folds_csv: str | Path, *, n_folds: 
     """Read the face table, assign folds, write folds.csv and log the per-fold counts."""
     videos = pd.read_csv(faces_csv, dtype={"subject": str, "video_id": str})
     folds = assign_folds(videos, n_folds, seed)
-    folds.to_csv(folds_csv, index=False)
+    write_csv(folds, folds_csv)
     log.info("%d videos of %d subjects in %d folds\n%s", len(folds), folds["subject"].nunique(),
              n_folds, summarize(folds).to_string())
     return folds

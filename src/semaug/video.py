@@ -14,6 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+# Every stored frame once, none invented: the raw pipe is not a timestamped format, so by
+# default ffmpeg would resample a variable-frame-rate video to its nominal rate (duplicating
+# frames in its gaps), and the index's frame count and the frames read would depend on timing.
+PASSTHROUGH = {"fps_mode": "passthrough"}
+
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
 
@@ -60,7 +65,7 @@ def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
     try:
         out, _ = (
             ffmpeg.input(str(path))
-            .output("pipe:", format="rawvideo", pix_fmt="rgb24")
+            .output("pipe:", format="rawvideo", pix_fmt="rgb24", **PASSTHROUGH)
             .run(cmd=ffmpeg_exe(), capture_stdout=True, capture_stderr=True, quiet=True)
         )
     except ffmpeg.Error as err:
@@ -105,7 +110,13 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = 10.0) 
         )
     except ffmpeg.Error as err:
         tmp.unlink(missing_ok=True)
-        msg = (err.stderr or b"").decode(errors="replace").strip()
+        msg = " ".join((err.stderr or b"").decode(errors="replace").split())
+        if "No space left on device" in msg:
+            raise VideoError(f"no space left on device while writing {path}: nothing was "
+                             f"written there; free space and rerun") from err
         raise VideoError(f"ffmpeg could not encode {path}: {msg}") from err
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
     return path

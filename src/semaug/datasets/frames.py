@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from ..ibug import N_LANDMARKS
-from ..video import VideoError, ffmpeg_exe, probe
+from ..video import PASSTHROUGH, VideoError, ffmpeg_exe, probe
 from .base import DatasetError
 from .files import list_dir
 
@@ -113,7 +113,7 @@ def count_video_frames(path: Path) -> tuple[int, float]:
         _, _, fps = probe(path)
         out, _ = (
             ffmpeg.input(str(path))
-            .output("pipe:", format="rawvideo", pix_fmt="gray", vf="scale=4:4")
+            .output("pipe:", format="rawvideo", pix_fmt="gray", vf="scale=4:4", **PASSTHROUGH)
             .run(cmd=ffmpeg_exe(), capture_stdout=True, capture_stderr=True, quiet=True)
         )
     except VideoError as err:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from ..atomic import write_csv
 from .base import Candidate, DatasetError, DatasetFormat, Reject, get_format, reason_kind
 from .files import list_frames
 from .frames import (
@@ -105,8 +106,7 @@ def write_index(
     """Write both tables as CSV and log what is in them: sequences per class, rejects per
     reason."""
     for table, path in ((index, index_csv), (rejects, rejects_csv)):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(path, index=False)
+        write_csv(table, path)
 
     classes = index.attrs.get("classes") or sorted(index["label"].unique())
     counts = index["label"].value_counts()

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from ..atomic import write_text
 from .identity import Identity, sample_identity
 from .knobs import DemoKnobs, make_knobs
 from .layouts import SequenceSpec, layout
@@ -101,8 +102,5 @@ def render_dataset(fmt: str, root: str | os.PathLike, *, sentinel: str | os.Path
         "sequences": len(specs), "frames": n_frames,
     }
     # Atomic, and no timings inside: the same seed must give byte-identical files.
-    sentinel.parent.mkdir(parents=True, exist_ok=True)
-    tmp = sentinel.with_name(sentinel.name + ".part")
-    tmp.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, sentinel)
+    write_text(sentinel, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from ..atomic import atomic_path
 from .layouts import WrittenSequence, layout, read_written
 
 THUMB = 112  # side of one frame thumbnail, pixels
@@ -74,4 +75,5 @@ def contact_sheet(fmt: str, root: str | os.PathLike, out_png: str | os.PathLike)
             sheet.paste(_thumbnail(seq.frames[-1]), (x + THUMB + GAP, y))
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out_png)
+    with atomic_path(out_png) as tmp:
+        sheet.save(tmp)

@@ -12,6 +12,7 @@ import logging
 import pandas as pd
 
 from .. import catalog
+from ..atomic import write_csv
 from ..folds import check_no_leak, read_folds, split_fold
 from .plan import read_plan
 
@@ -85,7 +86,7 @@ def manifest_file(scenario: str, folds_csv: str, fold: int, out_csv: str, *,
     counts = manifest["label"].value_counts().sort_index()
     log.info("%s fold %d: %d videos (%d synthetic); per class %s", scenario, fold, len(manifest),
              int(manifest["synthetic"].sum()), counts.to_dict())
-    manifest.to_csv(out_csv, index=False)
+    write_csv(manifest, out_csv)
     return manifest
 
 

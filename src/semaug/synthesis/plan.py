@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from ..atomic import write_csv
 from ..folds import LeakageError, read_folds, split_fold
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,6 @@ def plan_file(folds_csv: str, fold: int, plan_csv: str, targets_csv: str, *,
     for _, t in targets.iterrows():
         log.info("fold %d %-12s train %4d target %4d deficit %4d planned %4d", fold, t["label"],
                  t["n_train"], t["target"], t["deficit"], t["n_planned"])
-    plan.to_csv(plan_csv, index=False)
-    targets.to_csv(targets_csv, index=False)
+    write_csv(plan, plan_csv)
+    write_csv(targets, targets_csv)
     return plan

@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from ..clip import Clip, load_clip, save_clip
+from ..atomic import write_csv
+from ..clip import Clip, ClipError, load_clip, save_clip
 from ..video import write_video
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def row_meta(row: pd.Series, maker: str) -> dict:
 def _reusable(path: Path, meta: dict) -> bool:
     try:
         old = load_clip(path, landmarks_only=True).meta
-    except (FileNotFoundError, ValueError):
+    except (FileNotFoundError, ClipError):
         return False
     return all(old.get(k) == v for k, v in meta.items())
 
@@ -124,5 +125,5 @@ def synthesize_file(name: str, options: dict, folds_csv: str, fold: int, plan_cs
 
     table = render_plan(plan, clip_dir, make, maker=name, batch_size=batch_size,
                         previews=previews, preview_fps=preview_fps)
-    table.to_csv(out_csv, index=False)
+    write_csv(table, out_csv)
     return table
