@@ -24,7 +24,7 @@ from semaug.synthesis.plan import plan_file, read_plan, split_fold
 from semaug.synthesis.quality import (CLASSIC_SELF_REENACTMENT, comparison_table,
                                       comparison_table_file, expression_fidelity, identity_measures,
                                       quality_file)
-from semaug.synthesis.render import augment_classic_file, synthesize_file
+from semaug.synthesis.render import synthesize_file
 from semaug.synthesis.toy import toy_clip, toy_folds
 
 COUNTS = {"happy": 8, "surprise": 6, "sadness": 4, "anger": 3}
@@ -77,8 +77,8 @@ def fold(tmp_path_factory):
     plan_file(f, 0, str(d / "plan.csv"), str(d / "targets.csv"))
     synthesize_file("landmark_warp", {}, f, 0, str(d / "plan.csv"), str(d / "lw.csv"),
                     str(d / "lw"), device="cpu", previews=False)
-    augment_classic_file({}, f, 0, str(d / "plan.csv"), str(d / "classic.csv"), str(d / "cl"),
-                         previews=False)
+    synthesize_file("classic", {}, f, 0, str(d / "plan.csv"), str(d / "classic.csv"), str(d / "cl"),
+                    device="cpu", previews=False)
     train_regressor_file(f, 0, str(d / "reg.npz"), str(d / "reg.json"))
     # Still videos: each plan row's source face, frozen (what copy-source would produce).
     still = read_plan(str(d / "lw.csv"))

@@ -577,10 +577,6 @@ def test_the_landmark_regressor_loads_without_pickle(tmp_path):
         LandmarkRegressor.load(tmp_path / "evil.npz")
 
 
-@pytest.mark.xfail(strict=True, reason="pending in modules edited elsewhere: "
-                   "generators/monkeynet/train.py (resume.pt) and animate.py (model.pt) still "
-                   "call torch.load(weights_only=False); remove this marker when they call "
-                   "semaug.checkpoints.load_checkpoint")
 def test_every_checkpoint_is_loaded_weights_only():
     """Every torch.load in the library says weights_only=True (semaug.checkpoints does)."""
     import re

@@ -23,6 +23,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from . import layout
+from .atomic import write_csv, write_text
 from .stats import (MIN_PAIRS, N_RESAMPLES, holm, mcnemar_exact, paired_bootstrap_delta,
                     wilcoxon_runs)
 
@@ -121,7 +122,7 @@ def write_tables(summary: pd.DataFrame, *, md: str | os.PathLike, csv: str | os.
     """accuracy.{md,csv,tex} (+ html for the report): one table per dataset."""
     models = models or {}
     datasets = list(dict.fromkeys(summary["ds"]))
-    summary.to_csv(csv, index=False, float_format="%.4f")
+    write_csv(summary, csv, index=False, float_format="%.4f")
     md_parts, tex_parts, html_parts = [], [], []
     for ds in datasets:
         cells = grid(summary, ds, models=models.get(ds), scenarios=scenarios)
@@ -141,11 +142,11 @@ def write_tables(summary: pd.DataFrame, *, md: str | os.PathLike, csv: str | os.
             + tabulate(tcells, headers="keys", tablefmt="latex_raw")
             + f"\n\\caption{{{caption}}}\n\\end{{table}}\n"
         )
-    Path(md).write_text("\n".join(md_parts) + "\n" + FOOTNOTE + "\n")
-    Path(tex).write_text("\n".join(tex_parts)
+    write_text(md, "\n".join(md_parts) + "\n" + FOOTNOTE + "\n")
+    write_text(tex, "\n".join(tex_parts)
                          + "% " + FOOTNOTE.replace("Δ", "Delta") + "\n")
     if html is not None:
-        Path(html).write_text("\n".join(html_parts) + f"\n<p>{FOOTNOTE}</p>\n")
+        write_text(html, "\n".join(html_parts) + f"\n<p>{FOOTNOTE}</p>\n")
 
 
 def aggregate(metrics_paths: Iterable[str | os.PathLike], *, md: str | os.PathLike,
@@ -300,12 +301,12 @@ def _write_sections(sections: list[tuple[str, pd.DataFrame]], footnote: str, *,
     md_parts = [f"## {title}\n\n" + tabulate(t, headers="keys", tablefmt="github", showindex=False,
                               disable_numparse=True)
                 + "\n" for title, t in sections]
-    Path(md).write_text("\n".join(md_parts) + "\n" + footnote + "\n")
+    write_text(md, "\n".join(md_parts) + "\n" + footnote + "\n")
     if html is not None:
         parts = [f"<h3>{title}</h3>\n" + tabulate(t, headers="keys", tablefmt="html", showindex=False,
                                            disable_numparse=True)
                  for title, t in sections]
-        Path(html).write_text("\n".join(parts) + f"\n<p>{footnote}</p>\n")
+        write_text(html, "\n".join(parts) + f"\n<p>{footnote}</p>\n")
     if tex is not None:
         def esc(text: object) -> str:
             return (_tex_escape(str(text)).replace("Δ", r"$\Delta$").replace("–", "--")
@@ -318,14 +319,14 @@ def _write_sections(sections: list[tuple[str, pd.DataFrame]], footnote: str, *,
                          + tabulate(tt, headers="keys", tablefmt="latex_raw", showindex=False,
                                   disable_numparse=True)
                          + f"\n\\caption{{{esc(title)}}}\n\\end{{table}}\n")
-        Path(tex).write_text("\n".join(parts) + "% " + esc(footnote) + "\n")
+        write_text(tex, "\n".join(parts) + "% " + esc(footnote) + "\n")
 
 
 def write_delta_tables(delta: pd.DataFrame, *, md: str | os.PathLike, csv: str | os.PathLike,
                        html: str | os.PathLike | None = None, tex: str | os.PathLike | None = None,
                        n_resamples: int = N_RESAMPLES, seed: int = 0) -> None:
     """accuracy_delta.{md,csv} (+ html, tex): one table per dataset."""
-    delta.to_csv(csv, index=False, float_format="%.6g")
+    write_csv(delta, csv, index=False, float_format="%.6g")
     sections = [(f"{ds}: Δ {METRIC_NAME} vs `{BASELINE}`, per-video paired", delta_cells(delta, ds))
                 for ds in dict.fromkeys(delta["ds"])]
     _write_sections(sections, delta_footnote(n_resamples, seed), md=md, html=html, tex=tex)
@@ -433,7 +434,7 @@ def class_recall_file(prediction_paths: Iterable[str | os.PathLike],
     (dataset, fold)) → class_recall.{md,csv,html}; returns the table."""
     recall = per_class_recall(collect_predictions(prediction_paths, folds_csvs),
                               read_class_counts(class_counts_csvs))
-    recall.to_csv(csv, index=False, float_format="%.4f")
+    write_csv(recall, csv, index=False, float_format="%.4f")
     sections = [(f"{ds} · {model}: recall per class (%) vs `{BASELINE}`",
                  class_recall_cells(recall, ds, model))
                 for ds, model in dict.fromkeys(zip(recall["ds"], recall["model"]))]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 DEVICE_PATTERN = r"^(auto|cpu|cuda(:[0-9]+)?)$"
 
@@ -31,3 +32,10 @@ def resolve_device(name: str = "auto") -> str:
         raise RuntimeError(f"device {name!r} requested but CUDA is not available here; "
                            f"set the device to `auto` or `cpu`")
     return name
+
+
+def torch_device(name: str = "auto") -> Any:
+    """:func:`resolve_device` as a ``torch.device``."""
+    import torch
+
+    return torch.device(resolve_device(name))

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .atomic import write_csv  # noqa: E402
 from .clip import load_clip  # noqa: E402
 from .metrics import normalized_accuracy, row_normalize  # noqa: E402
 from .plotting import save_figure  # noqa: E402
@@ -265,7 +266,7 @@ def class_counts_file(manifest_csvs: dict[str, str], out_csv: str | os.PathLike,
 
     manifests = {s: read_manifest(p) for s, p in manifest_csvs.items()}
     counts = class_counts(manifests)
-    counts.to_csv(out_csv)
+    write_csv(counts, out_csv)
     classes = [c for c in counts.index if c != "total"]
     plot_class_distribution({(fold, s): m for s, m in manifests.items()}, classes, out_png, title)
     return counts

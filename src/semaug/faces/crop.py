@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from ..atomic import write_csv
 from ..clip import Clip, is_valid_clip, load_clip, save_clip
 from ..ibug import N_LANDMARKS
 from ..video import write_video
@@ -218,7 +219,7 @@ def merge_shards(shard_csvs: list[str | os.PathLike], table_csv: str | os.PathLi
                          "delete the stale shard files and rerun")
     for frame, path in ((table, table_csv), (rejected, rejects_csv)):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(path, index=False)
+        write_csv(frame, path, index=False)
     log.info("merged %d shards: %d videos (%d frames without a face), %d rejected -> %s",
              len(shard_csvs), len(table), int(table["n_missing"].sum()), len(rejected), table_csv)
     return table, rejected
@@ -229,6 +230,6 @@ def crop_shard_file(index_csv: str | os.PathLike, table_csv: str | os.PathLike,
     """The ``crop_faces`` rule: :func:`crop_shard` on the index, both tables written."""
     index = pd.read_csv(index_csv, dtype={"subject": str, "video_id": str})
     table, rejects = crop_shard(index, **options)
-    table.to_csv(table_csv, index=False)
-    rejects.to_csv(rejects_csv, index=False)
+    write_csv(table, table_csv, index=False)
+    write_csv(rejects, rejects_csv, index=False)
     return table

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..atomic import atomic_path, write_text
 from ..clip import load_clip
 
 log = logging.getLogger(__name__)
@@ -63,12 +64,13 @@ class LandmarkRegressor:
         return (np.concatenate(out).reshape(-1, 68, 2) * side).astype(np.float32)
 
     def save(self, path: str | Path) -> None:
-        np.savez_compressed(path, res=self.res, alpha=self.alpha, mean_x=self.mean_x,
-                            mean_y=self.mean_y, weights=self.weights)
+        with atomic_path(path) as tmp:
+            np.savez_compressed(tmp, res=self.res, alpha=self.alpha, mean_x=self.mean_x,
+                                mean_y=self.mean_y, weights=self.weights)
 
     @classmethod
     def load(cls, path: str | Path) -> LandmarkRegressor:
-        with np.load(path) as d:
+        with np.load(path, allow_pickle=False) as d:  # plain arrays only
             reg = cls(int(d["res"]), float(d["alpha"]))
             reg.mean_x, reg.mean_y, reg.weights = d["mean_x"], d["mean_y"], d["weights"]
         return reg
@@ -103,5 +105,5 @@ def train_regressor_file(folds_csv: str, fold: int, out_path: str, metrics_json:
                "crop_size": int(X.shape[1]), "res": res, "alpha": alpha,
                "definition": "mean Euclidean distance over 68 points, crop pixels"}
     log.info("landmark regressor fold %d: %s", fold, metrics)
-    Path(metrics_json).write_text(json.dumps(metrics, indent=2))
+    write_text(metrics_json, json.dumps(metrics, indent=2))
     return reg

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..atomic import write_csv, write_text
 from ..clip import Clip, load_clip
 from ..generators import Generator
 from .fidelity import (DlibInstrument, ExpressionProbe, LandmarkInstrument, Measured,
@@ -341,9 +342,9 @@ def quality_file(generator: Generator | str, folds_csv: str, fold: int, regresso
     result = _json_safe(result)
     log.info("quality %s fold %d: %s", name, fold,
              {k: v for k, v in result.items() if k not in ("definitions", "per_class")})
-    Path(out_json).write_text(json.dumps(result, indent=2))
+    write_text(out_json, json.dumps(result, indent=2))
     if per_class_csv:
-        table.to_csv(per_class_csv, index=False)
+        write_csv(table, per_class_csv, index=False)
     sample_grid(videos, out_png, n_frames=sample_frames,
                 title=f"{name}, fold {fold}: source, driver, synthetic")
     return result
@@ -391,7 +392,7 @@ def comparison_table(quality_jsons: Sequence[str | Path]) -> str:
 def comparison_table_file(quality_jsons: Sequence[str | Path], out_md: str) -> str:
     """Write :func:`comparison_table` of ``quality_jsons`` to ``out_md``."""
     text = comparison_table(quality_jsons)
-    Path(out_md).write_text(text)
+    write_text(out_md, text)
     return text
 
 

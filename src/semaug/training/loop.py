@@ -26,7 +26,8 @@ from torch import Tensor
 from tqdm import tqdm
 
 from ..atomic import atomic_path, torch_save
-from ..devices import resolve_device
+from ..checkpoints import load_checkpoint
+from ..devices import torch_device
 from ..folds import check_no_leak, read_folds, split_fold
 from ..metrics import class_order, classification_metrics, evaluation_metrics
 from ..models import build_model
@@ -42,7 +43,7 @@ RESUME_FILE = "resume.pt"  # inside the output dir; undeclared, so Snakemake lea
 
 def pick_device(name: str = "auto") -> torch.device:
     """The training device (:func:`semaug.devices.resolve_device`'s rule) as a torch device."""
-    return torch.device(resolve_device(name))
+    return torch_device(name)
 
 
 def autocast_for(device: torch.device, amp: bool):  # noqa: ANN201
@@ -111,7 +112,7 @@ def fit(
     resume_path = Path(resume_path) if resume_path else None
     if resume_path is not None and resume_path.exists():
         # CPU first: RNG states must stay CPU tensors; weights and buffers are copied over below
-        state = torch.load(resume_path, map_location="cpu", weights_only=True)  # tensors only
+        state = load_checkpoint(resume_path, writer="the train rule")  # tensors only
         if state.get("fingerprint") == fingerprint:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])

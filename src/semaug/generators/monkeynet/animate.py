@@ -32,7 +32,9 @@ from .data import fill_missing_landmarks, normalise_landmarks, to_float
 from .keypoint_detector import concat_keypoints
 from .model import MonkeyNet
 from .options import MonkeyNetOptions, TransferOptions
-from .train import CHECKPOINT_FORMAT, resolve_device
+from ...checkpoints import load_checkpoint
+from ...devices import torch_device
+from .train import CHECKPOINT_FORMAT
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> MonkeyNet:
@@ -40,12 +42,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> MonkeyNe
 
     Read with ``weights_only=True``: the file holds tensors, dicts, strings and numbers only.
     """
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # an old pickled checkpoint, or not a checkpoint at all
-        raise ValueError(f"{path} cannot be read as a plain-tensor {CHECKPOINT_FORMAT} checkpoint "
-                         f"({type(err).__name__}); retrain the generator (delete the file and rerun "
-                         "its train_generator job)") from err
+    state = load_checkpoint(path, writer="its train_generator job")
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint; retrain the generator")
     opts = MonkeyNetOptions.from_dict(state["options"])
@@ -294,7 +291,7 @@ class MonkeyNetGenerator(Generator):
         # Unknown keys fail here. The network is the checkpoint's; of these options only the
         # synthesis ones apply (transfer.*, inference_batch_size).
         opts = MonkeyNetOptions.from_dict(dict(options or {}))
-        super().__init__(opts.to_dict(), checkpoint=checkpoint, device=str(resolve_device(device)))
+        super().__init__(opts.to_dict(), checkpoint=checkpoint, device=str(torch_device(device)))
         if not checkpoint:
             raise ValueError(f"generator {self.name!r} needs checkpoint=<model.pt from its training rule>")
         model = load_model(checkpoint, self.device)

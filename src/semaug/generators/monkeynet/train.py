@@ -13,7 +13,6 @@ Both checkpoints hold tensors, dicts, lists, strings and numbers only, and are r
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import sys
 import time
@@ -26,6 +25,10 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from ...atomic import atomic_path, torch_save, write_csv
+from ...checkpoints import load_checkpoint
+from ...devices import torch_device
+from ...plotting import save_figure
 from .data import PairSampler, TrainingVideos, check_enough_videos, load_training_videos
 from .model import MonkeyNet
 from .options import MonkeyNetOptions
@@ -34,22 +37,6 @@ log = logging.getLogger("semaug.monkeynet")
 
 CHECKPOINT_FORMAT = "semaug.monkeynet/1"
 RESUME_NAME = "resume.pt"
-
-
-def resolve_device(name: str) -> torch.device:
-    """'auto' -> cuda when available, else cpu."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} requested but CUDA is not available; set device: auto or cpu")
-    return torch.device(name)
-
-
-def _atomic_save(obj: Any, path: Path) -> None:
-    """torch.save through a temp file, so a kill never leaves a truncated checkpoint."""
-    tmp = path.with_name(path.name + ".part")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -176,7 +163,7 @@ def train_generator(videos: TrainingVideos, opts: MonkeyNetOptions, out_dir: str
     if "fold" in m:  # train_fold checks before decoding; this covers direct callers
         check_enough_videos(sum(f.shape[0] >= 2 for f in videos.frames), m["fold"], opts.min_train_videos,
                             str(m.get("folds_csv", "")))
-    device = resolve_device(opts.device)
+    device = torch_device(opts.device)
     trainer = Trainer(opts, device)
     model = trainer.model
     rng = torch.Generator().manual_seed(opts.seed)  # batches and equivariance warps
@@ -193,7 +180,7 @@ def train_generator(videos: TrainingVideos, opts: MonkeyNetOptions, out_dir: str
     if resume_path.exists():
         # Plain tensors and dicts only (weights_only): a resume file cannot run code on load.
         # On the CPU: the RNG state must stay a CPU tensor; load_state_dict moves the rest.
-        state = torch.load(resume_path, map_location="cpu", weights_only=True)
+        state = load_checkpoint(resume_path, writer="the train_generator rule")
         if state.get("fingerprint") != fingerprint:
             log.warning("%s was written for other options or data; starting afresh", resume_path)
         else:
@@ -204,7 +191,7 @@ def train_generator(videos: TrainingVideos, opts: MonkeyNetOptions, out_dir: str
             log.info("resuming %s from iteration %d of %d", name, start, opts.iterations)
 
     def save_resume(iteration: int) -> None:
-        _atomic_save({
+        torch_save({
             "fingerprint": fingerprint, "iteration": iteration, "trainer": trainer.state_dict(),
             "rng": rng.get_state(), "history": history, "window": window, "window_n": window_n,
             "elapsed": elapsed + time.perf_counter() - t0,
@@ -242,11 +229,11 @@ def train_generator(videos: TrainingVideos, opts: MonkeyNetOptions, out_dir: str
 
     model_path = out_dir / "model.pt"
     table = pd.DataFrame(history)
-    table.to_csv(out_dir / "losses.csv", index=False)
+    write_csv(table, out_dir / "losses.csv", index=False)
     plot_losses(table, out_dir / "losses.png", title=title)
     write_samples(model, shown, out_dir, opts.iterations, title=title)
     disc = trainer.disc
-    _atomic_save({
+    torch_save({
         "format": CHECKPOINT_FORMAT, "name": name, "options": opts.to_dict(),
         "kp_detector": model.kp_detector.state_dict() if model.kp_detector is not None else None,
         "generator": model.generator.state_dict(),
@@ -303,13 +290,9 @@ def write_samples(model: MonkeyNet, batch: tuple, out_dir: Path, iteration: int,
                 ax.scatter(pts[:n_learned, 0], pts[:n_learned, 1], s=6, c="red")
                 ax.scatter(pts[n_learned:, 0], pts[n_learned:, 1], s=4, c="cyan")
     fig.suptitle(f"{title} - iteration {iteration}", fontsize=9)
-    fig.tight_layout()
-    folder = out_dir / "samples"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"iter_{iteration:06d}.png"
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    shutil.copyfile(path, out_dir / "samples.png")
+    path = save_figure(fig, out_dir / "samples" / f"iter_{iteration:06d}.png", dpi=80)
+    with atomic_path(out_dir / "samples.png") as tmp:
+        shutil.copyfile(path, tmp)
     return path
 
 
@@ -341,9 +324,7 @@ def plot_losses(table: pd.DataFrame, path: str | Path, *, title: str = "") -> No
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
     fig.supxlabel("iteration", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def train_fold(folds_csv: str | Path, fold: int, out_dir: str | Path, options: dict[str, Any] | None,
