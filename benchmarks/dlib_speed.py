@@ -86,28 +86,10 @@ def time_dlib(frames: np.ndarray, options: DlibOptions, repeats: int
 
 def random_fan_home(root: Path) -> Path:
     """A TORCH_HOME whose hub cache holds randomly initialised S3FD and 2D-FAN-4 weights."""
-    import torch
-    from face_alignment.detection.sfd.net_s3fd import s3fd
-    from face_alignment.models import FAN
-
-    from semaug.faces.fan import weight_files
+    from semaug.faces.fan import save_random_weights
 
     os.environ["TORCH_HOME"] = str(root)
-    torch.manual_seed(0)
-    (s3fd_path, fan_path) = [path for _, path in weight_files()]
-    s3fd_path.parent.mkdir(parents=True, exist_ok=True)
-    detector = s3fd().state_dict()
-    # Random face/background heads would pass thousands of candidate boxes to S3FD's
-    # Python post-processing, which the real weights never do; "always background" leaves
-    # the network's own compute, which is what the real detector costs per frame.
-    for name in [n for n in detector if "_mbox_conf." in n]:
-        if name.endswith(".weight"):
-            detector[name].zero_()
-        else:
-            detector[name].fill_(10.0)
-            detector[name][-1] = -10.0
-    torch.save(detector, s3fd_path)
-    torch.save(FAN(4).state_dict(), fan_path)
+    save_random_weights()
     return root
 
 

@@ -158,30 +158,6 @@ def check_classifiers(size: Size) -> list[str]:
 
 # --------------------------------------------------------------------------- 3. face_alignment
 
-def _random_face_alignment_weights(torch_home: Path) -> None:
-    """Randomly initialised S3FD and 2D-FAN-4 weights under the cache names face-alignment loads.
-    S3FD's face/background heads answer "background" everywhere, so detection costs its full
-    forward pass but finds nothing (random weights would find random boxes)."""
-    import torch
-    from face_alignment.detection.sfd.net_s3fd import s3fd
-    from face_alignment.models import FAN
-
-    from semaug.faces.fan import weight_files
-
-    (s3fd_url, s3fd_path), (fan_url, fan_path) = weight_files()
-    s3fd_path.parent.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(0)
-    detector = s3fd().state_dict()
-    for name in [n for n in detector if "_mbox_conf." in n]:
-        if name.endswith(".weight"):
-            detector[name].zero_()
-        else:
-            detector[name].fill_(10.0)
-            detector[name][-1] = -10.0
-    torch.save(detector, s3fd_path)
-    torch.save(FAN(4).state_dict(), fan_path)
-
-
 def check_face_alignment(size: Size) -> list[str]:
     import numpy as np
     import torch
@@ -197,9 +173,9 @@ def check_face_alignment(size: Size) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp, _env(TORCH_HOME=tmp):
         import face_alignment  # noqa: F401 - imported after TORCH_HOME is set
 
-        from semaug.faces.fan import FaceAlignmentBackend
+        from semaug.faces.fan import FaceAlignmentBackend, save_random_weights
 
-        _random_face_alignment_weights(Path(tmp))
+        save_random_weights()  # under TORCH_HOME=tmp
         backend = FaceAlignmentBackend(device=size.device, batch_size=batch)
         fa = backend.model
         if size.smoke:

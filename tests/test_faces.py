@@ -344,23 +344,10 @@ def fake_torch_home(tmp_path_factory, face_alignment_module) -> Path:
     """A TORCH_HOME whose hub cache holds randomly initialised S3FD and 2D-FAN-4 weights,
     built from face-alignment's own network classes. The detector's face/background heads
     are set to always answer "background", so detection deterministically finds no face."""
-    import torch
-    from face_alignment.detection.sfd.net_s3fd import s3fd
-    from face_alignment.models import FAN
+    from semaug.faces.fan import save_random_weights
 
     home = tmp_path_factory.mktemp("torch_home")
-    checkpoints = home / "hub" / "checkpoints"
-    checkpoints.mkdir(parents=True)
-    torch.manual_seed(0)
-    detector = s3fd().state_dict()
-    for name in [n for n in detector if "_mbox_conf." in n]:
-        if name.endswith(".weight"):
-            detector[name].zero_()
-        else:  # bias: background logits +10, face logit -10 (the last channel)
-            detector[name].fill_(10.0)
-            detector[name][-1] = -10.0
-    torch.save(detector, checkpoints / S3FD_FILE)
-    torch.save(FAN(4).state_dict(), checkpoints / FAN_FILE)
+    save_random_weights(home / "hub" / "checkpoints")
     return home
 
 

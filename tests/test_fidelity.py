@@ -20,12 +20,12 @@ from semaug.generators import Generator, build_generator
 from semaug.synthesis.fidelity import (DlibInstrument, Measured, akd_mkr, expression_features,
                                        hit_rates, identity_leakage)
 from semaug.synthesis.landmark_regressor import train_regressor_file
-from semaug.synthesis.plan import plan_file, read_plan, split_fold
+from semaug.synthesis.plan import read_plan, split_fold
 from semaug.synthesis.quality import (CLASSIC_SELF_REENACTMENT, comparison_table,
                                       comparison_table_file, expression_fidelity, identity_measures,
                                       quality_file)
 from semaug.synthesis.render import synthesize_file
-from semaug.synthesis.toy import toy_clip, toy_folds
+from semaug.synthesis.toy import toy_clip, toy_synthesis_fold
 
 COUNTS = {"happy": 8, "surprise": 6, "sadness": 4, "anger": 3}
 SKIP_REASON = "needs the `dlib` extra: pip install 'semaug[dlib]'"
@@ -71,14 +71,8 @@ def test_a_still_face_has_no_expression_displacement():
 def fold(tmp_path_factory):
     """A toy fold 0: plan, landmark_warp and classic videos, a regressor, a still-video table."""
     d = tmp_path_factory.mktemp("fidelity")
-    folds = toy_folds(d, COUNTS, n_subjects=6, size=32, n_frames=6)
-    folds.to_csv(d / "folds.csv", index=False)
+    folds = toy_synthesis_fold(d, COUNTS, n_frames=6)
     f = str(d / "folds.csv")
-    plan_file(f, 0, str(d / "plan.csv"), str(d / "targets.csv"))
-    synthesize_file("landmark_warp", {}, f, 0, str(d / "plan.csv"), str(d / "lw.csv"),
-                    str(d / "lw"), device="cpu", previews=False)
-    synthesize_file("classic", {}, f, 0, str(d / "plan.csv"), str(d / "classic.csv"), str(d / "cl"),
-                    device="cpu", previews=False)
     train_regressor_file(f, 0, str(d / "reg.npz"), str(d / "reg.json"))
     # Still videos: each plan row's source face, frozen (what copy-source would produce).
     still = read_plan(str(d / "lw.csv"))

@@ -13,10 +13,10 @@ from semaug.ibug import MEAN_FACE
 from semaug.synthesis.landmark_regressor import train_regressor_file
 from semaug.figures import class_counts_file
 from semaug.synthesis.manifest import manifest_file, read_manifest
-from semaug.synthesis.plan import LeakageError, plan_file, read_plan, split_fold
+from semaug.synthesis.plan import LeakageError, read_plan, split_fold
 from semaug.synthesis.quality import quality_file
 from semaug.synthesis.render import synthesize_file
-from semaug.synthesis.toy import toy_folds
+from semaug.synthesis.toy import toy_synthesis_fold
 from semaug.generators import build_generator
 
 COUNTS = {"happy": 9, "surprise": 5, "sadness": 3, "anger": 2}
@@ -26,14 +26,8 @@ COUNTS = {"happy": 9, "surprise": 5, "sadness": 3, "anger": 2}
 def fold(tmp_path_factory):
     """A toy fold 0 with its plan, landmark_warp + classic videos, manifests and counts."""
     d = tmp_path_factory.mktemp("toy")
-    folds = toy_folds(d, COUNTS, n_subjects=6, size=32, n_frames=5)
-    folds.to_csv(d / "folds.csv", index=False)
+    folds = toy_synthesis_fold(d, COUNTS, n_frames=5, previews=1)
     f = str(d / "folds.csv")
-    plan_file(f, 0, str(d / "plan.csv"), str(d / "targets.csv"))
-    synthesize_file("landmark_warp", {}, f, 0, str(d / "plan.csv"), str(d / "lw.csv"),
-                    str(d / "lw"), device="cpu", previews=1)
-    synthesize_file("classic", {}, f, 0, str(d / "plan.csv"), str(d / "classic.csv"), str(d / "cl"),
-                    device="cpu", previews=False)
     manifests = {}
     for sc, kw in [("original", {}), ("oversample", {"plan_csv": str(d / "plan.csv")}),
                    ("classic", {"videos_csv": str(d / "classic.csv")}),

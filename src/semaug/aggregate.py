@@ -15,8 +15,9 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -215,6 +216,15 @@ def paired_videos(predictions: pd.DataFrame, ds: str, model: str, scenario: str,
     return pairs[keys + ["subject", "label", "correct"]].assign(correct_base=pairs["correct_base"])
 
 
+def compared_cells(predictions: pd.DataFrame, baseline: str = BASELINE
+                   ) -> Iterator[tuple[Any, pd.DataFrame]]:
+    """Each (ds, model, scenario ≠ baseline) cell with its videos paired with the baseline's."""
+    cells = predictions[["ds", "model", "scenario"]].drop_duplicates()
+    for cell in cells.itertuples(index=False):
+        if cell.scenario != baseline:
+            yield cell, paired_videos(predictions, cell.ds, cell.model, cell.scenario, baseline)
+
+
 def delta_statistics(predictions: pd.DataFrame, runs: pd.DataFrame | None = None, *,
                      baseline: str = BASELINE, n_resamples: int = N_RESAMPLES,
                      seed: int = 0) -> pd.DataFrame:
@@ -224,11 +234,7 @@ def delta_statistics(predictions: pd.DataFrame, runs: pd.DataFrame | None = None
     Δ over (fold, seed) pairs with the Wilcoxon p (or why there is none)."""
     summary = summarize(runs, baseline=baseline) if runs is not None and len(runs) else None
     rows = []
-    cells = predictions[["ds", "model", "scenario"]].drop_duplicates()
-    for row in cells.itertuples(index=False):
-        if row.scenario == baseline:
-            continue
-        pairs = paired_videos(predictions, row.ds, row.model, row.scenario, baseline)
+    for row, pairs in compared_cells(predictions, baseline):
         out: dict[str, object] = {"ds": row.ds, "model": row.model, "scenario": row.scenario,
                                   "n_videos": len(pairs), "n_subjects": pairs["subject"].nunique()}
         if len(pairs):
@@ -378,11 +384,7 @@ def per_class_recall(predictions: pd.DataFrame, class_counts: pd.DataFrame | Non
         train = per_fold[baseline].groupby(["ds", "label"]).mean()
         added = per_fold.sub(per_fold[baseline], axis=0).groupby(["ds", "label"]).mean()
     rows = []
-    cells = predictions[["ds", "model", "scenario"]].drop_duplicates()
-    for cell in cells.itertuples(index=False):
-        if cell.scenario == baseline:
-            continue
-        pairs = paired_videos(predictions, cell.ds, cell.model, cell.scenario, baseline)
+    for cell, pairs in compared_cells(predictions, baseline):
         for label, g in pairs.groupby("label", sort=True):
             base, scen = 100 * g["correct_base"].mean(), 100 * g["correct"].mean()
             row = {"ds": cell.ds, "model": cell.model, "scenario": cell.scenario, "label": label,

@@ -266,7 +266,7 @@ def class_counts_file(manifest_csvs: dict[str, str], out_csv: str | os.PathLike,
 
     manifests = {s: read_manifest(p) for s, p in manifest_csvs.items()}
     counts = class_counts(manifests)
-    write_csv(counts, out_csv)
+    write_csv(counts, out_csv, index=True)
     classes = [c for c in counts.index if c != "total"]
     plot_class_distribution({(fold, s): m for s, m in manifests.items()}, classes, out_png, title)
     return counts

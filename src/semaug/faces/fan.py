@@ -52,6 +52,32 @@ def weight_files() -> list[tuple[str, Path]]:
     return [(url, checkpoints / Path(urlparse(url).path).name) for url in urls]
 
 
+def save_random_weights(checkpoints: Path | None = None, seed: int = 0) -> list[Path]:
+    """Randomly initialised S3FD and 2D-FAN-4 weights, saved under the cache names
+    face-alignment loads (``checkpoints``: default the torch hub cache), for wiring tests and
+    speed benchmarks where the real weights cannot be downloaded. S3FD's face/background heads
+    answer "background" everywhere, so detection costs its full forward pass but finds nothing
+    (random heads would hand thousands of random boxes to its post-processing)."""
+    import torch
+    from face_alignment.detection.sfd.net_s3fd import s3fd
+    from face_alignment.models import FAN
+
+    paths = [path if checkpoints is None else Path(checkpoints) / path.name
+             for _, path in weight_files()]
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    detector = s3fd().state_dict()
+    for name in [n for n in detector if "_mbox_conf." in n]:
+        if name.endswith(".weight"):
+            detector[name].zero_()
+        else:  # bias: background logits +10, face logit -10 (the last channel)
+            detector[name].fill_(10.0)
+            detector[name][-1] = -10.0
+    torch.save(detector, paths[0])
+    torch.save(FAN(4).state_dict(), paths[1])
+    return paths
+
+
 def load_face_alignment(device: str) -> Any:
     """face_alignment.FaceAlignment (2D, S3FD), loading or downloading its weights."""
     import face_alignment

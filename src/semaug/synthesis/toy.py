@@ -84,3 +84,23 @@ def toy_folds(root: str | Path, counts: dict[str, int], *, n_subjects: int = 6,
                          "fold": int(subject) % n_folds})
             j += 1
     return pd.DataFrame(rows)
+
+
+def toy_synthesis_fold(root: str | Path, counts: dict[str, int], *, n_frames: int,
+                       previews: bool | int = False) -> pd.DataFrame:
+    """A toy fold 0 under ``root`` rendered as the workflow would: folds.csv, the plan
+    (plan.csv, targets.csv) and the landmark_warp (lw.csv, lw/) and classic (classic.csv,
+    cl/) videos; returns the folds table."""
+    from .plan import plan_file
+    from .render import synthesize_file
+
+    root = Path(root)
+    folds = toy_folds(root, counts, n_subjects=6, size=32, n_frames=n_frames)
+    folds.to_csv(root / "folds.csv", index=False)
+    f, plan = str(root / "folds.csv"), str(root / "plan.csv")
+    plan_file(f, 0, plan, str(root / "targets.csv"))
+    for name, table, clips, shown in (("landmark_warp", "lw.csv", "lw", previews),
+                                      ("classic", "classic.csv", "cl", False)):
+        synthesize_file(name, {}, f, 0, plan, str(root / table), str(root / clips), device="cpu",
+                        previews=shown)
+    return folds
