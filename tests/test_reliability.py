@@ -639,6 +639,7 @@ generators:
     checkpoint_every: 5
     iterations: 40
     lr: 0.001
+    min_train_videos: 2  # the tiny fold has 5
     keypoint_detector: {block_expansion: 8, max_features: 16, num_blocks: 2, scale: 0.5}
     dense_motion: {block_expansion: 8, max_features: 16, num_blocks: 2}
     generator: {block_expansion: 8, max_features: 16, res_blocks: 1}

@@ -155,9 +155,10 @@ def test_editing_training_code_reruns_the_training_jobs_only(clone):
     assert not set(jobs) & DATA_PREPARATION, jobs
 
 
-def test_editing_the_aggregation_reruns_the_tables_only(clone):
+def test_editing_the_aggregation_reruns_the_tables_and_their_figures_only(clone):
     jobs = planned_with(clone, "src/semaug/aggregate.py")
-    assert set(jobs) - {"all"} == {"accuracy_table"}, jobs
+    tables = {"accuracy_table", "accuracy_delta", "class_recall", "delta_figure", "class_delta_figure"}
+    assert set(jobs) - {"all"} == tables, jobs  # no training, no synthesis, no other figure
 
 
 def test_one_models_settings_rerun_that_models_jobs_only(clone):
