@@ -153,6 +153,17 @@ def check_classifiers(size: Size) -> list[str]:
         alone = tt.model_only(tt.build(name, cfg, device), cfg, data, steps=max(2, n // batch))
         lines.append(f"classifier {name:9s} {px} px batch {batch} AMP channels-last: {piped:8.1f} img/s "
                      f"pipeline | {alone:8.1f} img/s model only (ratio {piped / alone:.2f})")
+    # Clip classifiers: one sample = one video of clip_frames frames.
+    px, n, batch, frames = (24, 8, 4, 4) if size.smoke else (112, 512, 16, 8)
+    cfg = TrainConfig(epochs=2, batch_size=batch, image_size=px, clip_frames=frames,
+                      device=str(device), amp=True)
+    clips = tt.synthetic_set(n, px, 7, device, clip_frames=frames)
+    for name in ("cnn_lstm",) if size.smoke else ("cnn_lstm", "r2plus1d"):
+        piped = tt.with_pipeline(tt.build(name, cfg, device), cfg, clips)
+        alone = tt.model_only(tt.build(name, cfg, device), cfg, clips, steps=max(2, n // batch))
+        lines.append(f"classifier {name:9s} {px} px x {frames} frames batch {batch} AMP: "
+                     f"{piped:8.1f} clips/s pipeline | {alone:8.1f} clips/s model only "
+                     f"(ratio {piped / alone:.2f})")
     return lines
 
 
