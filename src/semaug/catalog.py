@@ -47,6 +47,13 @@ class Scenario:
     fixed_options: Mapping[str, Any] = field(default_factory=dict)  # forced values
     train: str | None = None  # learned: "module:function" of the training entry point
     identity: str = "source"  # whose face a rendered video shows: "source" | "driver"
+    repeats_plan: bool = False  # real: the plan's driver videos are added again (oversample)
+
+    @property
+    def manifest_input(self) -> str | None:
+        """What the manifest adds to the real videos from: ``"videos"`` (the rendered clips),
+        ``"plan"`` (the plan's drivers, repeated) or None (nothing)."""
+        return "videos" if self.renders else "plan" if self.repeats_plan else None
 
     @property
     def renders(self) -> bool:
@@ -67,7 +74,8 @@ class Scenario:
 _BUILTIN = {
     "original": Scenario("original", REAL, "the fold's real training videos"),
     "oversample": Scenario("oversample", REAL,
-                           "the real videos + the plan's driver videos again (duplicates)"),
+                           "the real videos + the plan's driver videos again (duplicates)",
+                           repeats_plan=True),
 }
 _REGISTERED: dict[str, Scenario] = {}
 _IMPORT_ERRORS: dict[str, str] = {}

@@ -151,11 +151,11 @@ def train_settings(model):
     return semaug_config.train_settings(config, model)
 
 
-def train_metrics(ds, model=None, scenario=None):
-    """metrics.json of every (fold, model, scenario, seed) job of `ds` (optionally one model /
-    scenario)."""
+def train_metrics(ds, model=None, scenario=None, template=layout.TRAIN_METRICS):
+    """metrics.json (or another `template` file) of every (fold, model, scenario, seed) job of
+    `ds` (optionally one model / scenario)."""
     return [
-        results(layout.TRAIN_METRICS, ds=ds, k=k, model=m, scenario=sc, s=s)
+        results(template, ds=ds, k=k, model=m, scenario=sc, s=s)
         for k in fold_ids()
         for m in ([model] if model else models_for(ds))
         for sc in ([scenario] if scenario else config["scenarios"])
@@ -165,7 +165,7 @@ def train_metrics(ds, model=None, scenario=None):
 
 def train_predictions(ds):
     """predictions.csv of the same jobs as train_metrics(ds)."""
-    return [m.replace("metrics.json", "predictions.csv") for m in train_metrics(ds)]
+    return train_metrics(ds, template=layout.TRAIN_PREDICTIONS)
 
 
 def all_folds_tables():
@@ -179,21 +179,16 @@ def all_class_counts():
 
 
 def rendering_scenarios():
-    """Configured scenarios that add rendered videos (their frames are shown in the report)."""
+    """Configured scenarios that add rendered videos: their frames are shown in the report and
+    each gets a quality report (classic: identity and expression fidelity only)."""
     return [name for name, sc in SCENARIOS.items() if sc.renders]
-
-
-def quality_scenarios():
-    """Configured scenarios that render videos: each gets a quality report (classic: identity
-    and expression fidelity only, it has no self-reenactment)."""
-    return rendering_scenarios()
 
 
 def quality_reports(ds):
     return [
         results(layout.QUALITY, ds=ds, k=k, gen=gen)
         for k in fold_ids()
-        for gen in quality_scenarios()
+        for gen in rendering_scenarios()
     ]
 
 
@@ -244,10 +239,10 @@ def manifest_inputs(wc):
     """What train_{scenario}.csv is built from: the folds, plus the plan (oversample) or the
     rendered videos."""
     inputs = {"folds": results(layout.FOLDS, ds=wc.ds)}
-    sc = catalog.scenario(wc.scenario)
-    if sc.renders:
+    needs = catalog.scenario(wc.scenario).manifest_input
+    if needs == "videos":
         inputs["videos"] = results(layout.VIDEOS, ds=wc.ds, k=wc.k, gen=wc.scenario)
-    elif wc.scenario == "oversample":
+    elif needs == "plan":
         inputs["plan"] = results(layout.PLAN, ds=wc.ds, k=wc.k)
     return inputs
 
@@ -289,7 +284,7 @@ def synthesis_outputs():
         for ds in DATASETS
         for k in fold_ids()
     ]
-    if quality_scenarios():
+    if rendering_scenarios():
         outputs += [results(layout.QUALITY_TABLE, ds=ds) for ds in DATASETS]
     return outputs
 

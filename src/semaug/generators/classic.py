@@ -9,7 +9,7 @@ Pixel convention as in :mod:`semaug.generators.tps`: pixel centres on integers,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,13 +48,6 @@ class ClassicParams:
 class ClassicAugment(Generator):
     """Label-preserving clip augmentation (flip, affine, colour, temporal jitter) of the
     driver video: one transform per plan row, drawn from the row's seed."""
-
-    def __init__(self, options: Mapping[str, Any] | None = None, *, checkpoint: str | None = None,
-                 device: str = "cpu") -> None:
-        unknown = set(options or {}) - set(DEFAULTS)
-        if unknown:
-            raise ValueError(f"classic: unknown options {sorted(unknown)}")
-        super().__init__({**DEFAULTS, **(options or {})}, checkpoint=checkpoint, device=device)
 
     def animate(self, source: Clip, driving: Clip) -> Clip:
         """Seed 0's transform of the driver (the source is not used)."""

@@ -11,7 +11,7 @@ with border and head anchors so the background stays put. The motion is confined
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -202,13 +202,6 @@ def moving_box(weight: torch.Tensor, size: tuple[int, int]) -> tuple[slice, slic
 @register_generator("landmark_warp", options=DEFAULTS)
 class LandmarkWarp(Generator):
     """Relative landmark motion + thin-plate-spline warp of the source frame (no training)."""
-
-    def __init__(self, options: Mapping[str, Any] | None = None, *, checkpoint: str | None = None,
-                 device: str = "cpu") -> None:
-        unknown = set(options or {}) - set(DEFAULTS)
-        if unknown:
-            raise ValueError(f"landmark_warp: unknown options {sorted(unknown)}")
-        super().__init__({**DEFAULTS, **(options or {})}, checkpoint=checkpoint, device=device)
 
     def targets(self, source: Clip, driving: Clip) -> np.ndarray:
         """Target landmarks float32 [T,68,2] for animating ``source`` with ``driving``."""

@@ -3,8 +3,9 @@ registered under a scenario name with :func:`semaug.catalog.register_generator` 
 of this package (the catalog finds it; nothing else lists it).
 
 Constructor contract: ``cls(options: dict, *, checkpoint: str | None, device: str)`` where
-``options`` are the resolved options (:func:`semaug.catalog.resolve_options`) and ``device``
-is already resolved ("cpu", "cuda", "cuda:1"). The base class's ``__init__`` stores them.
+``device`` is already resolved ("cpu", "cuda", "cuda:1"). The base class's ``__init__``
+resolves ``options`` against what the generator declares (defaults filled in, unknown keys
+refused: :func:`semaug.catalog.resolve_options`) and stores them.
 
 Importing this module imports no torch.
 """
@@ -26,7 +27,9 @@ class Generator(abc.ABC):
 
     def __init__(self, options: Mapping[str, Any] | None = None, *, checkpoint: str | None = None,
                  device: str = "cpu") -> None:
-        self.options = dict(options or {})
+        # an unregistered subclass (a test double) keeps its options as given
+        self.options = (catalog.resolve_options(self.name, options) if self.name
+                        else dict(options or {}))
         self.checkpoint = checkpoint
         self.device = device
 
@@ -45,13 +48,12 @@ class Generator(abc.ABC):
 
 def build_generator(name: str, options: Mapping[str, Any] | None = None, *,
                     checkpoint: str | None = None, device: str = "auto") -> Generator:
-    """Instantiate scenario ``name``'s generator with ``options`` resolved against what it
-    declares; a learned one needs its ``checkpoint``."""
+    """Instantiate scenario ``name``'s generator (its options are resolved by the class); a
+    learned one needs its ``checkpoint``."""
     from ..devices import resolve_device
 
     spec = catalog.scenario(name)
     if spec.learned and not checkpoint:
         raise ValueError(f"generator {name!r} is learned: pass checkpoint=<its model.pt>")
     cls = catalog.implementation(name)
-    return cls(catalog.resolve_options(name, options), checkpoint=checkpoint,
-               device=resolve_device(device))
+    return cls(options, checkpoint=checkpoint, device=resolve_device(device))

@@ -57,16 +57,16 @@ def build_manifest(scenario: str, folds: pd.DataFrame, fold: int, plan: pd.DataF
                    videos: pd.DataFrame | None = None) -> pd.DataFrame:
     """The training manifest of one scenario (``MANIFEST_COLUMNS``), checked for leakage:
     real scenarios take the plan (``oversample``) or nothing, rendering ones their videos."""
-    spec = catalog.scenario(scenario)
+    needs = catalog.scenario(scenario).manifest_input
     train, test = split_fold(folds, fold)
     parts = [original_manifest(train)]
-    if spec.renders:
+    if needs == "videos":
         if videos is None:
             raise ValueError(f"scenario {scenario!r} needs its videos.csv")
         parts.append(synthetic_rows(videos, scenario))
-    elif scenario == "oversample":
+    elif needs == "plan":
         if plan is None:
-            raise ValueError("scenario 'oversample' needs the synthesis plan")
+            raise ValueError(f"scenario {scenario!r} needs the synthesis plan")
         parts.append(oversample_rows(plan))
     manifest = pd.concat(parts, ignore_index=True)[MANIFEST_COLUMNS]
     check_no_leak(pd.concat([manifest["subject"], manifest["driver_subject"]]), test,
