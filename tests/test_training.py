@@ -28,24 +28,31 @@ def _clip(label: int, rng: np.random.Generator, frames: int = 4) -> Clip:
     return Clip(x, np.zeros((frames, 68, 2), np.float32), {"label": label})
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """6 subjects × 3 classes; fold = subject % 2. Returns (folds.csv, train manifest of fold 0)."""
-    root = tmp_path_factory.mktemp("tiny")
-    rng = np.random.default_rng(0)
+def _write_fold(root, n_subjects, make_clip):
+    """Clips ``make_clip(class_index, subject) -> Clip`` for every subject × class, fold =
+    subject % 2; writes folds.csv and fold 0's train_original.csv, returns both paths."""
     rows = []
-    for subject in range(6):
+    for subject in range(n_subjects):
         for c, label in enumerate(CLASSES):
             vid = f"{subject:03d}_{label}"
-            path = save_clip(root / f"{vid}.npz", _clip(c, rng, frames=3 + subject % 3))
+            clip = make_clip(c, subject)
+            path = save_clip(root / f"{vid}.npz", clip)
             rows.append({"video_id": vid, "subject": f"{subject:03d}", "label": label,
-                         "n_frames": 3 + subject % 3, "path": str(path), "fold": subject % 2})
+                         "n_frames": clip.n_frames, "path": str(path), "fold": subject % 2})
     folds = pd.DataFrame(rows)
     folds.to_csv(root / "folds.csv", index=False)
     train = folds[folds["fold"] != 0].assign(driver_subject="", synthetic=False)
     train = train[["video_id", "path", "label", "subject", "driver_subject", "synthetic"]]
     train.to_csv(root / "train_original.csv", index=False)
     return root / "folds.csv", root / "train_original.csv"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """6 subjects × 3 classes; fold = subject % 2. Returns (folds.csv, train manifest of fold 0)."""
+    rng = np.random.default_rng(0)
+    return _write_fold(tmp_path_factory.mktemp("tiny"), 6,
+                       lambda c, subject: _clip(c, rng, frames=3 + subject % 3))
 
 
 def test_select_frames():
@@ -280,22 +287,9 @@ def _moving_bar_clip(direction: int, rng: np.random.Generator, frames: int) -> C
 @pytest.fixture(scope="module")
 def motion(tmp_path_factory):
     """Clips whose class is their motion: 8 subjects × 3 classes; fold = subject % 2 (test 0)."""
-    root = tmp_path_factory.mktemp("motion")
     rng = np.random.default_rng(1)
-    rows = []
-    for subject in range(8):
-        for c, label in enumerate(CLASSES):
-            vid = f"{subject:03d}_{label}"
-            n = 5 + subject % 4
-            path = save_clip(root / f"{vid}.npz", _moving_bar_clip(c, rng, n))
-            rows.append({"video_id": vid, "subject": f"{subject:03d}", "label": label,
-                         "n_frames": n, "path": str(path), "fold": subject % 2})
-    folds = pd.DataFrame(rows)
-    folds.to_csv(root / "folds.csv", index=False)
-    train = folds[folds["fold"] != 0].assign(driver_subject="", synthetic=False)
-    train[["video_id", "path", "label", "subject", "driver_subject", "synthetic"]].to_csv(
-        root / "train_original.csv", index=False)
-    return root / "folds.csv", root / "train_original.csv"
+    return _write_fold(tmp_path_factory.mktemp("motion"), 8,
+                       lambda c, subject: _moving_bar_clip(c, rng, 5 + subject % 4))
 
 
 def _fit_clips(manifest, model_name, *, seed=0, epochs=2, clip_frames=3, **kwargs):

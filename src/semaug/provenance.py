@@ -76,6 +76,7 @@ def closure(*modules: str) -> list[str]:
     return sorted(seen)
 
 
+@lru_cache(maxsize=None)  # asked once per job at DAG time: read each source once a run
 def code_version(*modules: str) -> str:
     """A short hash of the source of ``modules`` and all they import (see :func:`closure`)."""
     digest = hashlib.sha256()
