@@ -96,7 +96,7 @@ def build_setup(workdir: Path, shards: int) -> Path:
     config = {
         "datasets": {DS: {"format": "ckplus", "root": str(workdir / "raw_ck"),
                           "landmarks": "dataset"}},
-        "faces": {"shards": shards},
+        "faces": {"shards": shards, "size": 224},  # the study's classifier input (train default)
         **GRID,
     }
     path = workdir / "config.yaml"
