@@ -28,8 +28,8 @@ class Generator(abc.ABC):
     def __init__(self, options: Mapping[str, Any] | None = None, *, checkpoint: str | None = None,
                  device: str = "cpu") -> None:
         # an unregistered subclass (a test double) keeps its options as given
-        self.options = (catalog.resolve_options(self.name, options) if self.name
-                        else dict(options or {}))
+        self.options = (catalog.resolve_options(self.name, options)
+                        if self.name in catalog.scenarios() else dict(options or {}))
         self.checkpoint = checkpoint
         self.device = device
 
