@@ -63,6 +63,10 @@ class Classifier(nn.Module):
     """
 
     takes_clips: ClassVar[bool] = False
+    # channels-last on the CPU too: oneDNN's channels-last depthwise convolutions are about
+    # twice as fast (MobileNetV2 at 48 px, batch 32: 135 vs 245 ms a step on one core), while
+    # plain and bottleneck convolutions (the small CNN, ResNet50) are a little slower there
+    channels_last_on_cpu: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()

@@ -45,6 +45,8 @@ def make_head(kind: str, num_classes: int, model: Classifier) -> nn.Sequential:
 
 
 class MobileNet(Classifier):
+    channels_last_on_cpu = True  # its depthwise convolutions: see Classifier
+
     def __init__(self, num_classes: int, head: str, pretrained: bool) -> None:
         super().__init__()
         net = mobilenet_v2(weights=None)

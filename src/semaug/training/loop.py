@@ -62,15 +62,23 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return n // batch_size + (1 if n % batch_size >= 2 else 0)
 
 
+def uses_channels_last(model: Classifier, device: torch.device) -> bool:
+    """Whether ``model`` and its batches use the channels-last layout on ``device``: frame
+    models on CUDA, and on the CPU those whose kernels are faster so (clip models take 5-D
+    input, which channels_last does not describe)."""
+    if model.takes_clips:
+        return False
+    return device.type == "cuda" or model.channels_last_on_cpu
+
+
 def pipeline_for(model: Classifier, data: FrameSet, augment: Augment | None) -> BatchPipeline:
-    """The batch pipeline feeding ``model``: its normalisation; channels-last images on CUDA
-    for frame models (clip models take 5-D input, which channels_last does not describe)."""
+    """The batch pipeline feeding ``model``: its normalisation, in its memory layout."""
     if model.takes_clips != data.clips:
         raise ValueError(f"{type(model).__name__} takes {'clips' if model.takes_clips else 'frames'}"
                          f" but the data holds {'clips' if data.clips else 'frames'}: load it "
                          "with load_frameset(..., clip_frames=T) for clip models, without for frame ones")
     return BatchPipeline(data.device, augment, mean=model.mean, std=model.std,
-                         channels_last=data.device.type == "cuda" and not data.clips)
+                         channels_last=uses_channels_last(model, data.device))
 
 
 def train_step(model: Classifier, opt: SGD, x: Tensor, y: Tensor, amp: bool = True
@@ -271,7 +279,7 @@ def train_job(
         log.info("%s", note)
     log.info("%s", model.summary())
     model.to(device)
-    if device.type == "cuda" and not model.takes_clips:
+    if uses_channels_last(model, device):
         model.to(memory_format=torch.channels_last)
 
     t0 = time.perf_counter()
