@@ -21,9 +21,7 @@ the neutral first frame to the apex, so the order of frames carries the expressi
 from __future__ import annotations
 
 from torch import Tensor, nn
-from torchvision.models import mobilenet_v2
 
-from . import mobilenet
 from ._base import (
     BuildOptions, Classifier, Dropout, freeze, glorot_, imagenet_state_dict, keras_bn1d,
 )
@@ -50,6 +48,12 @@ class CNNLSTM(Classifier):
             self.notes.append(f"cnn_lstm: small CNN (Table 3) → Dense({EMBED}) per frame, "
                               "trained from scratch")
         elif backbone == "mobilenet":
+            # imported here: torchvision's import (its ops load torch._dynamo) costs ~2 s,
+            # which the default small-CNN backbone need not pay in every job
+            from torchvision.models import mobilenet_v2
+
+            from . import mobilenet
+
             net = mobilenet_v2(weights=None)
             if pretrained:
                 net.load_state_dict(imagenet_state_dict(mobilenet.WEIGHTS))
