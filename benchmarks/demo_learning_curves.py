@@ -20,11 +20,11 @@ import pandas as pd
 import torch
 import yaml
 
-from semaug.metrics import class_order, classification_metrics, evaluation_metrics
-from semaug.models import build_model
-from semaug.models._base import BuildOptions
-from semaug.training import TrainConfig, fit, load_frameset, predict
-from semaug.training.loop import prediction_table, uses_channels_last
+from semaug.metrics import class_order
+from semaug.training import TrainConfig, fit, predict
+from semaug.training.loop import (
+    build_classifier, load_samples, mobilenet_head, prediction_table, score,
+)
 
 
 def parse_settings(items: list[str]) -> dict[str, object]:
@@ -58,19 +58,11 @@ def main() -> None:
     train_table = pd.read_csv(f"results/{args.ds}/fold{args.fold}/train_{args.scenario}.csv", dtype=dtypes)
     test_table = folds[folds["fold"] == args.fold]
     classes = class_order(dataset, folds["label"])
-    head = dataset.get("mobilenet_head") or ("mug" if dataset.get("format") == "mug" else "ck")
     torch.manual_seed(args.seed)
-    model = build_model(args.model, BuildOptions(num_classes=len(classes), image_size=cfg.image_size,
-                                                 pretrained=cfg.pretrained == "imagenet", head=head,
-                                                 lstm_hidden=cfg.lstm_hidden,
-                                                 lstm_backbone=cfg.lstm_backbone))
-    if uses_channels_last(model, torch.device("cpu")):
-        model.to(memory_format=torch.channels_last)
-    # as train_job loads them: clip models one clip of clip_frames per video, frame models frames
-    samples = {"frames": cfg.frames, "image_size": cfg.image_size, "device": "cpu",
-               "clip_frames": cfg.clip_frames if model.takes_clips else None}
-    train = load_frameset(train_table, classes, **samples)
-    test = load_frameset(test_table, classes, **samples)
+    cpu = torch.device("cpu")
+    model = build_classifier(args.model, cfg, len(classes), mobilenet_head(dataset), cpu)
+    train = load_samples(train_table, classes, cfg, model, cpu)
+    test = load_samples(test_table, classes, cfg, model, cpu)
     rows: list[dict[str, object]] = []
     eval_s = 0.0
 
@@ -79,11 +71,7 @@ def main() -> None:
         t0 = time.perf_counter()
         frame_probs, video_probs = predict(model, test, cfg)
         p = prediction_table(test, frame_probs, video_probs, classes)
-        v, f = p[p["level"] == "video"], p[p["level"] == "frame"]
-        if model.takes_clips:  # video rows only, as in train_job
-            m = classification_metrics(v["label"], v["pred"], classes)
-        else:
-            m = evaluation_metrics(v["label"], v["pred"], f["label"], f["pred"], classes)
+        m = score(model, p, classes)
         eval_s += time.perf_counter() - t0
         rows.append({**row, "test_normalized_accuracy": m["normalized_accuracy"]})
         print(f"epoch {epoch:3d} loss {row['loss']:.3f} train acc {row['accuracy']:.3f} "

@@ -71,6 +71,44 @@ def uses_channels_last(model: Classifier, device: torch.device) -> bool:
     return device.type == "cuda" or model.channels_last_on_cpu
 
 
+def mobilenet_head(dataset: dict[str, Any]) -> str:
+    """The study's MobileNet head for ``dataset``: its ``mobilenet_head``, else by format."""
+    return dataset.get("mobilenet_head") or ("mug" if dataset.get("format") == "mug" else "ck")
+
+
+def build_classifier(model_name: str, cfg: TrainConfig, num_classes: int, head: str,
+                     device: torch.device) -> Classifier:
+    """``model_name`` built from the training settings, on ``device``, in its memory layout."""
+    model = build_model(model_name, BuildOptions(
+        num_classes=num_classes, image_size=cfg.image_size,
+        pretrained=cfg.pretrained == "imagenet", head=head,
+        lstm_hidden=cfg.lstm_hidden, lstm_backbone=cfg.lstm_backbone,
+    ))
+    model.to(device)
+    if uses_channels_last(model, device):
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
+def load_samples(table: pd.DataFrame, classes: Sequence[str], cfg: TrainConfig,
+                 model: Classifier, device: torch.device) -> FrameSet:
+    """The samples ``model`` trains or is tested on: one clip of ``cfg.clip_frames`` per video
+    for clip models, ``cfg.frames`` frames per video for frame models."""
+    return load_frameset(table, classes, frames=cfg.frames, image_size=cfg.image_size,
+                         device=device, clip_frames=cfg.clip_frames if model.takes_clips else None)
+
+
+def score(model: Classifier, predictions: pd.DataFrame, classes: Sequence[str]) -> dict[str, Any]:
+    """metrics.json of a predictions table: video level, plus frame level for frame models
+    (clip models have no per-frame predictions)."""
+    videos = predictions[predictions["level"] == "video"]
+    if model.takes_clips:
+        return classification_metrics(videos["label"], videos["pred"], classes)
+    frames = predictions[predictions["level"] == "frame"]
+    return evaluation_metrics(videos["label"], videos["pred"], frames["label"], frames["pred"],
+                              classes)
+
+
 def pipeline_for(model: Classifier, data: FrameSet, augment: Augment | None) -> BatchPipeline:
     """The batch pipeline feeding ``model``: its normalisation, in its memory layout."""
     if model.takes_clips != data.clips:
@@ -264,30 +302,20 @@ def train_job(
     faces = [train_table[c] for c in ("subject", "driver_subject") if c in train_table]
     check_no_leak(pd.concat(faces), test_table, str(manifest))
     classes = class_order(dataset, folds_table["label"])
-    head = dataset.get("mobilenet_head") or ("mug" if dataset.get("format") == "mug" else "ck")
+    head = mobilenet_head(dataset)
     log.info("device %s; %d classes %s", device, len(classes), classes)
 
     torch.manual_seed(seed)  # model initialisation and dropout
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    model = build_model(model_name, BuildOptions(
-        num_classes=len(classes), image_size=cfg.image_size,
-        pretrained=cfg.pretrained == "imagenet", head=head,
-        lstm_hidden=cfg.lstm_hidden, lstm_backbone=cfg.lstm_backbone,
-    ))
+    model = build_classifier(model_name, cfg, len(classes), head, device)
     for note in model.notes:
         log.info("%s", note)
     log.info("%s", model.summary())
-    model.to(device)
-    if uses_channels_last(model, device):
-        model.to(memory_format=torch.channels_last)
 
     t0 = time.perf_counter()
-    # clip models: one sample per video, clip_frames of its frames; frame models: per frame
-    samples = {"frames": cfg.frames, "image_size": cfg.image_size, "device": device,
-               "clip_frames": cfg.clip_frames if model.takes_clips else None}
-    train = load_frameset(train_table, classes, **samples)
-    test = load_frameset(test_table, classes, **samples)
+    train = load_samples(train_table, classes, cfg, model, device)
+    test = load_samples(test_table, classes, cfg, model, device)
     kind = f"clips of {cfg.clip_frames} frames" if model.takes_clips else "frames"
     log.info("loaded %d training %s (%d videos, %d distinct frames) and %d test %s "
              "(%d videos) in %.1f s", len(train), kind, len(train.video_ids), train.store.shape[0],
@@ -311,13 +339,7 @@ def train_job(
         predictions.insert(2, "subject", predictions["video_id"].map(subject_of))
     with atomic_path(out / "predictions.csv") as tmp:
         predictions.to_csv(tmp, index=False)
-    frames_rows = predictions[predictions["level"] == "frame"]
-    video_rows = predictions[predictions["level"] == "video"]
-    if model.takes_clips:  # video level only: there are no per-frame predictions
-        metrics = classification_metrics(video_rows["label"], video_rows["pred"], classes)
-    else:
-        metrics = evaluation_metrics(video_rows["label"], video_rows["pred"],
-                                     frames_rows["label"], frames_rows["pred"], classes)
+    metrics = score(model, predictions, classes)
     with atomic_path(out / "metrics.json") as tmp:  # written last: the job's completion mark
         tmp.write_text(json.dumps(metrics, indent=1))
     resume.unlink(missing_ok=True)  # done: a rerun (new settings, --forcerun) starts afresh
