@@ -68,6 +68,35 @@ def test_sparse_motion_sends_driving_keypoints_to_source_keypoints() -> None:
     assert torch.allclose(at_mu_d, kp_s["value"][0], atol=1e-4)
 
 
+def test_mask_prior_makes_the_untrained_flow_follow_each_keypoint() -> None:
+    """dense_motion.mask_prior: before any training, the flow at a driving keypoint points at
+    that keypoint's source position (its Gaussian wins the mask there), and far from every
+    keypoint it stays the identity; without the prior the untrained flow barely moves."""
+    kp_d = {"value": torch.tensor([[[-0.5, -0.5], [0.5, 0.4]]])}  # [1, 2, 2] (x, y)
+    kp_s = {"value": kp_d["value"] + torch.tensor([[[0.1, 0.0], [0.0, -0.1]]])}
+    source = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+    flows = {}
+    for prior in (0.0, 12.0):
+        torch.manual_seed(0)
+        opts = MonkeyNetOptions.from_dict(copy.deepcopy(TINY), keypoints=2,
+                                          dense_motion={**TINY["dense_motion"], "mask_prior": prior})
+        with torch.no_grad():
+            flows[prior] = MonkeyNet(opts).eval().generator.dense_motion(source, kp_s, kp_d)["deformation"]
+    grid = coordinate_grid(16, 16)  # the dense motion runs at scale 0.5: 16 x 16
+
+    def flow_at(flow: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:  # bilinear, [2]
+        return warp(flow.permute(0, 3, 1, 2), xy.view(1, 1, 1, 2))[0, :, 0, 0]
+
+    for k in range(2):
+        target = kp_s["value"][0, k]
+        assert torch.allclose(flow_at(flows[12.0], kp_d["value"][0, k]), target, atol=0.02)
+        assert (flow_at(flows[0.0], kp_d["value"][0, k]) - target).abs().max() > 0.05
+    # top-right, far from both keypoints: the prior adds nothing there (the untrained masks'
+    # uniform share of keypoint motion, ~0.01, is the same with and without it)
+    assert torch.allclose(flows[12.0][0, 0, -1], flows[0.0][0, 0, -1], atol=1e-4)
+    assert (flows[12.0][0, 0, -1] - grid[0, -1]).abs().max() < 0.02
+
+
 def test_equivariance_loss_is_zero_for_identity_and_positive_otherwise() -> None:
     model = tiny_model(first_order=True)
     frame = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(5))

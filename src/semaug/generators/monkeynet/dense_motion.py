@@ -1,5 +1,6 @@
 """Dense motion network: K+1 candidate backward warps (one per keypoint, plus the identity for
-the background) -> softmax masks -> one dense backward flow, and an occlusion map."""
+the background) -> softmax masks -> one dense backward flow, and an occlusion map. Optionally
+(``mask_prior``) the masks start as the keypoints' Gaussians rather than uniform."""
 
 from __future__ import annotations
 
@@ -38,11 +39,12 @@ class DenseMotionNetwork(nn.Module):
 
     def __init__(self, num_kp: int, block_expansion: int, num_blocks: int, max_features: int,
                  norm: str, *, scale: float = 1.0, kp_variance: float = 0.01,
-                 occlusion: bool = True) -> None:
+                 occlusion: bool = True, mask_prior: float = 0.0) -> None:
         super().__init__()
         self.num_kp = num_kp
         self.scale = scale
         self.kp_variance = kp_variance
+        self.mask_prior = mask_prior
         # Per candidate: its heatmap difference (1) and the source warped by it (3).
         self.hourglass = Hourglass((num_kp + 1) * 4, block_expansion, num_blocks, max_features, norm)
         self.mask_head = nn.Conv2d(self.hourglass.out_channels, num_kp + 1, 7, padding=3)
@@ -63,14 +65,19 @@ class DenseMotionNetwork(nn.Module):
         src = downsample(source, self.scale)  # [B, 3, h, w]
         b, _, h, w = src.shape
         k1 = self.num_kp + 1
-        heat = (gaussian_heatmaps(kp_driving["value"], (h, w), self.kp_variance)
-                - gaussian_heatmaps(kp_source["value"], (h, w), self.kp_variance))  # [B, K, h, w]
+        heat_driving = gaussian_heatmaps(kp_driving["value"], (h, w), self.kp_variance)  # [B, K, h, w]
+        heat = heat_driving - gaussian_heatmaps(kp_source["value"], (h, w), self.kp_variance)
         heat = torch.cat([torch.zeros_like(heat[:, :1]), heat], dim=1)  # background has none
         motions = sparse_motions(kp_source, kp_driving, (h, w))  # [B, K+1, h, w, 2]
         deformed = warp(src.repeat_interleave(k1, dim=0), motions.flatten(0, 1)).view(b, k1, 3, h, w)
         x = torch.cat([heat[:, :, None], deformed], dim=2).view(b, k1 * 4, h, w)
         features = self.hourglass(x)
-        mask = F.softmax(self.mask_head(features).float(), dim=1)  # [B, K+1, h, w]
+        logits = self.mask_head(features).float()  # [B, K+1, h, w]
+        if self.mask_prior:
+            # The candidate warps live on driving-frame coordinates: keypoint k's warp is the
+            # right one near its driving position. The background keeps the head's bias only.
+            logits = logits + self.mask_prior * F.pad(heat_driving, (0, 0, 0, 0, 1, 0))
+        mask = F.softmax(logits, dim=1)  # [B, K+1, h, w]
         deformation = (mask[..., None] * motions).sum(dim=1)  # [B, h, w, 2]
         out = {"deformation": deformation, "mask": mask, "sparse_deformed": deformed}
         if self.occlusion_head is not None:

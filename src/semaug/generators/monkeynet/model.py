@@ -136,7 +136,8 @@ class MonkeyNet(nn.Module):
                 opts.keypoints, kd.block_expansion, kd.num_blocks, kd.max_features, opts.norm,
                 scale=kd.scale, temperature=kd.temperature, first_order=opts.first_order)
         dense = DenseMotionNetwork(k, dm.block_expansion, dm.num_blocks, dm.max_features, opts.norm,
-                                   scale=kd.scale, kp_variance=dm.kp_variance, occlusion=dm.occlusion)
+                                   scale=kd.scale, kp_variance=dm.kp_variance, occlusion=dm.occlusion,
+                                   mask_prior=dm.mask_prior)
         self.generator = OcclusionAwareGenerator(dense, g.block_expansion, g.max_features, g.down_blocks,
                                                  g.res_blocks, opts.norm, warped_skip=g.warped_skip)
         w = opts.loss_weights

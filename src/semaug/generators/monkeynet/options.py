@@ -68,6 +68,11 @@ class DenseMotionOptions:
     kp_variance: float = opt(0.01, "variance of the keypoint Gaussians on [-1,1] coordinates "
                                    "(FOMM: fixed 0.01)", exclusiveMinimum=0)
     occlusion: bool = opt(True, "predict an occlusion map that gates the warped features")
+    mask_prior: float = opt(0.0, "added to keypoint k's mask logit: mask_prior x its Gaussian at the "
+                                 "driving keypoint, so from the first iteration each keypoint's motion "
+                                 "moves the pixels around it (a Gaussian-weighted keypoint warp the "
+                                 "network then refines) instead of masks learned from nothing; "
+                                 "0 = off (Monkey-Net, FOMM)", minimum=0)
 
 
 @dataclass
