@@ -184,10 +184,10 @@ def index(tmp_path) -> pd.DataFrame:
 
 def run_shard(index: pd.DataFrame, clip_dir: Path, *, shard: int = 0, n_shards: int = 1,
               backend: str = "dataset", max_missing: float = 0.2, size: int = SIZE,
-              device: str = "cpu"):
+              device: str = "cpu", code: str = ""):
     return crop_shard(index, shard=shard, n_shards=n_shards, clip_dir=clip_dir, backend=backend,
                       size=size, max_missing=max_missing, device=device, batch_size=2,
-                      preview_fps=10.0)
+                      preview_fps=10.0, code=code)
 
 
 # ------------------------------------------------------------------------------ crop stage
@@ -264,6 +264,13 @@ def test_a_second_run_reuses_finished_clips(datasets, index, tmp_path, caplog):
     datasets.reads.clear()
     run_shard(index, clip_dir, size=SIZE + 8)
     assert sorted(datasets.reads) == ["v0", "v1", "v2", "v3", "v4"]
+    # So is other crop code (the rule's code version): the job reruns and redoes the clips.
+    datasets.reads.clear()
+    run_shard(index, clip_dir, size=SIZE + 8, code="edited")
+    assert sorted(datasets.reads) == ["v0", "v1", "v2", "v3", "v4"]
+    datasets.reads.clear()
+    run_shard(index, clip_dir, size=SIZE + 8, code="edited")
+    assert datasets.reads == ["v3"]
 
 
 def test_none_backend_resizes_frames_and_gives_the_template(datasets, tmp_path):

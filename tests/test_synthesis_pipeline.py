@@ -75,6 +75,28 @@ def test_synthetic_clips_match_the_plan_and_are_resumed(fold):
     synthesize_file("landmark_warp", {}, str(d / "folds.csv"), 0, str(d / "plan.csv"),
                     str(d / "lw2.csv"), str(d / "lw"), device="cpu", previews=1)
     assert {p: os.stat(p).st_mtime_ns for p in videos["path"]} == before
+    # Other code (or options, or a retrained checkpoint) behind the same plan: every clip is
+    # made again, not kept from the old generator; then that one is reused in turn.
+    synthesize_file("landmark_warp", {}, str(d / "folds.csv"), 0, str(d / "plan.csv"),
+                    str(d / "lw2.csv"), str(d / "lw"), device="cpu", previews=1, code="edited")
+    after = {p: os.stat(p).st_mtime_ns for p in videos["path"]}
+    assert all(after[p] != before[p] for p in before)
+    synthesize_file("landmark_warp", {}, str(d / "folds.csv"), 0, str(d / "plan.csv"),
+                    str(d / "lw2.csv"), str(d / "lw"), device="cpu", previews=1, code="edited")
+    assert {p: os.stat(p).st_mtime_ns for p in videos["path"]} == after
+
+
+def test_render_settings_change_with_options_code_and_checkpoint(tmp_path):
+    from semaug.synthesis.render import render_settings
+
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(b"weights 1")
+    base = render_settings({"a": 1}, "code", ckpt)
+    assert base == render_settings({"a": 1}, "code", ckpt)
+    assert len({base, render_settings({"a": 2}, "code", ckpt), render_settings({"a": 1}, "x", ckpt),
+                render_settings({"a": 1}, "code", None)}) == 4
+    ckpt.write_bytes(b"weights 2")  # the generator was retrained
+    assert render_settings({"a": 1}, "code", ckpt) != base
 
 
 @pytest.mark.parametrize("scenario, appearance_role", [("landmark_warp", "source"), ("classic", "driver")])

@@ -9,4 +9,4 @@ crop_shard_file(snakemake.input.index, snakemake.output.table, snakemake.output.
                 clip_dir=snakemake.params.clip_dir, backend=snakemake.params.landmarks,
                 size=faces["size"], max_missing=faces["max_missing"], device=faces["device"],
                 batch_size=faces["batch_size"], preview_fps=faces["preview_fps"],
-                dlib_options=faces["dlib"])
+                dlib_options=faces["dlib"], code=snakemake.params.code)

@@ -7,4 +7,5 @@ p = snakemake.params
 synthesize_file(snakemake.wildcards.gen, p.options, snakemake.input.folds,
                 int(snakemake.wildcards.k), snakemake.input.plan, snakemake.output.videos,
                 p.clip_dir, checkpoint=(snakemake.input.model or [None])[0], device=p.device,
-                batch_size=p.batch_size, previews=p.previews, preview_fps=p.preview_fps)
+                batch_size=p.batch_size, previews=p.previews, preview_fps=p.preview_fps,
+                code=p.code)

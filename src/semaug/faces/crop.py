@@ -52,16 +52,19 @@ def shard_videos(index: pd.DataFrame, shard: int, n_shards: int) -> pd.DataFrame
 
 
 def clip_settings(row: pd.Series, backend: str, size: int, smooth_sigma: float,
-                  backend_settings: dict[str, Any] | None = None) -> dict[str, Any]:
+                  backend_settings: dict[str, Any] | None = None, code: str = "") -> dict[str, Any]:
     """What a clip depends on; a cached clip is reused only when these all match.
 
     ``backend_settings``: the backend's own options that change its landmarks (dlib's);
-    left out when empty so clips of the other backends keep their cache key.
+    ``code``: the rule's library code version (an edited crop is redone, not kept); each is
+    left out when empty, so clips made without it keep their cache key.
     """
     settings = {"backend": backend, "size": int(size), "smooth_sigma": float(smooth_sigma),
                 "source": str(row["source"]), "n_frames": int(row["n_frames"])}
     if backend_settings:
         settings["backend_settings"] = dict(backend_settings)
+    if code:
+        settings["code"] = code
     return settings
 
 
@@ -76,7 +79,7 @@ def landmark_settings(backend: LandmarkBackend) -> dict[str, Any]:
 
 
 def crop_video(row: pd.Series, backend: LandmarkBackend, *, size: int, max_missing: float,
-               smooth_sigma: float = SMOOTH_SIGMA_FRAMES) -> CroppedVideo:
+               smooth_sigma: float = SMOOTH_SIGMA_FRAMES, code: str = "") -> CroppedVideo:
     """Read one video, find its landmarks, align and crop it. Raises VideoRejected."""
     video_id = str(row["video_id"])
     try:
@@ -89,7 +92,7 @@ def crop_video(row: pd.Series, backend: LandmarkBackend, *, size: int, max_missi
     meta: dict[str, Any] = {"video_id": video_id, "backend": backend.name, "size": size,
                             "source_size": list(frames.shape[1:3]),
                             "settings": clip_settings(row, backend.name, size, smooth_sigma,
-                                                      landmark_settings(backend))}
+                                                      landmark_settings(backend), code)}
     track = backend.track(row, frames)
     if track is None:  # the frames are the face crops
         crops = resize_video(frames, size)
@@ -148,12 +151,13 @@ def _cached_meta(npz: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
 def crop_shard(index: pd.DataFrame, *, shard: int, n_shards: int, clip_dir: str | os.PathLike,
                backend: str, size: int, max_missing: float, device: str, batch_size: int,
                preview_fps: float, smooth_sigma: float = SMOOTH_SIGMA_FRAMES,
-               dlib_options: Mapping[str, Any] | None = None,
+               dlib_options: Mapping[str, Any] | None = None, code: str = "",
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Crop this shard's videos into ``clip_dir``; returns (table, rejects).
 
     table: index columns + path, preview, n_missing; rejects: video_id, item, reason.
-    ``dlib_options``: the `faces.dlib` config block (backend `dlib` only).
+    ``dlib_options``: the `faces.dlib` config block (backend `dlib` only); ``code``: the
+    rule's code version (clips cropped by other code are redone).
     """
     videos = shard_videos(index, shard, n_shards)
     clip_dir = Path(clip_dir)
@@ -168,7 +172,7 @@ def crop_shard(index: pd.DataFrame, *, shard: int, n_shards: int, clip_dir: str 
         video_id = str(row["video_id"])
         npz, mp4 = clip_dir / f"{video_id}.npz", clip_dir / f"{video_id}.mp4"
         meta = _cached_meta(npz, clip_settings(row, backend, size, smooth_sigma,
-                                               backend_settings))
+                                               backend_settings, code))
         if meta is not None:
             n_reused += 1
             if not mp4.exists():  # killed between the clip and its preview
@@ -176,7 +180,7 @@ def crop_shard(index: pd.DataFrame, *, shard: int, n_shards: int, clip_dir: str 
         else:
             try:
                 cropped = crop_video(row, landmarker, size=size, max_missing=max_missing,
-                                     smooth_sigma=smooth_sigma)
+                                     smooth_sigma=smooth_sigma, code=code)
             except VideoRejected as reason:
                 log.warning("rejected %s: %s", video_id, reason)
                 rejects.append({"video_id": video_id, "item": str(row.get("source", video_id)),

@@ -2,11 +2,15 @@
 row, and the ``videos.csv`` table (plan columns + ``path, preview``).
 
 Resumable: a clip already on disk whose meta names the same plan row (source, driver, seed,
-maker) is kept, so a killed job restarts where it stopped and a changed plan is redone.
+maker) and the same ``settings`` (a digest of the generator's options, its checkpoint file and
+the library code) is kept, so a killed job restarts where it stopped, and a changed plan, a
+retrained generator or edited code is redone.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -43,11 +47,28 @@ class ClipCache:
         return clip
 
 
-def row_meta(row: pd.Series, maker: str) -> dict:
+def row_meta(row: pd.Series, maker: str, settings: str = "") -> dict:
     """Provenance stored in each synthetic clip (and compared on resume)."""
     return {"maker": maker, "index": int(row["index"]), "label": row["label"],
             "source_video": row["source_video"], "driver_video": row["driver_video"],
-            "seed": int(row["seed"])}
+            "seed": int(row["seed"]), "settings": settings}
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes (a generator checkpoint: a few MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def render_settings(options: dict, code: str = "", checkpoint: str | Path | None = None) -> str:
+    """What a synthetic clip depends on besides its plan row, as one digest: the generator's
+    options, the library code that renders it, and the trained weights it ran."""
+    parts = {"options": options, "code": code,
+             "checkpoint": file_digest(checkpoint) if checkpoint else None}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _reusable(path: Path, meta: dict) -> bool:
@@ -68,24 +89,29 @@ def preview_rows(plan: pd.DataFrame, previews: bool | int) -> set[int]:
 
 
 def render_plan(plan: pd.DataFrame, clip_dir: str | Path, make_batch: MakeBatch, *, maker: str,
-                batch_size: int = 16, previews: bool | int = True, preview_fps: float = 10.0
-                ) -> pd.DataFrame:
-    """Make every plan row's clip (``make_batch`` turns rows into clips) -> videos table."""
+                settings: str = "", batch_size: int = 16, previews: bool | int = True,
+                preview_fps: float = 10.0) -> pd.DataFrame:
+    """Make every plan row's clip (``make_batch`` turns rows into clips) -> videos table.
+
+    ``settings`` (:func:`render_settings`) is stored in each clip; one on disk with other
+    settings is made again."""
     clip_dir = Path(clip_dir)
     clip_dir.mkdir(parents=True, exist_ok=True)
     paths = [clip_dir / f"{int(i):05d}.npz" for i in plan["index"]]
     want_preview = preview_rows(plan, previews)
     todo = [(r, p) for (_, r), p in zip(plan.iterrows(), paths)
-            if not _reusable(p, row_meta(r, maker))
+            if not _reusable(p, row_meta(r, maker, settings))
             or (int(r["index"]) in want_preview and not p.with_suffix(".mp4").exists())]
-    log.info("%s: %d clips planned, %d on disk, %d to make in %s", maker, len(plan),
-             len(plan) - len(todo), len(todo), clip_dir)
+    stale = sum(p.exists() for _, p in todo)
+    log.info("%s: %d clips planned, %d on disk, %d to make in %s%s", maker, len(plan),
+             len(plan) - len(todo), len(todo), clip_dir,
+             f" ({stale} of them on disk from another plan, generator or code: remade)" if stale else "")
     with tqdm(total=len(todo), desc=maker, unit="clip", mininterval=5) as bar:
         for start in range(0, len(todo), batch_size):
             chunk = todo[start:start + batch_size]
             clips = make_batch([r for r, _ in chunk])
             for (row, path), clip in zip(chunk, clips):
-                clip.meta = {**clip.meta, **row_meta(row, maker)}
+                clip.meta = {**clip.meta, **row_meta(row, maker, settings)}
                 save_clip(path, clip)
                 if int(row["index"]) in want_preview:
                     write_video(path.with_suffix(".mp4"), clip.frames, fps=preview_fps)
@@ -108,9 +134,10 @@ def _checked_plan(folds_csv: str, fold: int, plan_csv: str) -> pd.DataFrame:
 def synthesize_file(name: str, options: dict, folds_csv: str, fold: int, plan_csv: str,
                     out_csv: str, clip_dir: str, *, checkpoint: str | None = None,
                     device: str = "auto", batch_size: int = 16, previews: bool | int = True,
-                    preview_fps: float = 10.0) -> pd.DataFrame:
+                    preview_fps: float = 10.0, code: str = "") -> pd.DataFrame:
     """The ``synthesize`` rule, for every rendering scenario (generators and ``classic``):
-    one clip per plan row from its source and driver, drawn from the row's seed."""
+    one clip per plan row from its source and driver, drawn from the row's seed. ``code``:
+    the rule's code version, so clips rendered by other code are not reused."""
     from ..generators import build_generator
 
     plan = _checked_plan(folds_csv, fold, plan_csv)
@@ -123,7 +150,8 @@ def synthesize_file(name: str, options: dict, folds_csv: str, fold: int, plan_cs
                  for r in rows]
         return generator.animate_batch(pairs, seeds=[int(r["seed"]) for r in rows])
 
-    table = render_plan(plan, clip_dir, make, maker=name, batch_size=batch_size,
-                        previews=previews, preview_fps=preview_fps)
+    table = render_plan(plan, clip_dir, make, maker=name,
+                        settings=render_settings(options, code, checkpoint),
+                        batch_size=batch_size, previews=previews, preview_fps=preview_fps)
     write_csv(table, out_csv)
     return table
