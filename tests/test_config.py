@@ -1,4 +1,5 @@
 import copy
+import re
 
 import pytest
 from snakemake.exceptions import WorkflowError
@@ -107,6 +108,32 @@ def test_a_training_job_sees_only_its_own_models_settings(demo):
     assert semaug_config.train_settings(demo, "cnn") == cnn  # another model's change: no effect
     assert semaug_config.train_settings(demo, "mobilenet")["epochs"] == 99 != mobilenet["epochs"]
     assert semaug_config.train_runtime_minutes({"epochs": 50}) == 120
+
+
+def test_command_line_models_apply_to_every_dataset(demo):
+    assert semaug_config.models_for(demo, "ck_demo") == demo["datasets"]["ck_demo"]["models"]
+    assert semaug_config.prefer_command_line_models(demo, {"train": {"epochs": 1}}) == []
+    assert demo["datasets"]["ck_demo"].get("models")  # no `models` on the command line: kept
+    demo["models"] = ["cnn_lstm", "r2plus1d"]  # what Snakemake merged in from --config
+    demo["datasets"]["mug_demo"]["models"] = ["resnet50"]
+    command_line = {"models": ["cnn_lstm", "r2plus1d"],
+                    "datasets": {"mug_demo": {"models": ["resnet50"]}}}
+    assert semaug_config.prefer_command_line_models(demo, command_line) == ["ck_demo"]
+    assert semaug_config.models_for(demo, "ck_demo") == ["cnn_lstm", "r2plus1d"]
+    assert semaug_config.models_for(demo, "mug_demo") == ["resnet50"]  # named there too: kept
+
+
+@pytest.mark.slow
+def test_config_models_on_the_command_line_reach_the_demo_datasets(tmp_path, snakemake_run, repo):
+    """The demo's datasets name their own models; `--config models=[...]` still trains exactly
+    the models it names, on both of them."""
+    result = snakemake_run(tmp_path, "-n", "--config", "models=[cnn_lstm,r2plus1d]",
+                           "--configfile", str(repo / "config" / "config.yaml"), timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    trained = set(re.findall(r"results/(\w+)/fold\d+/(\w+)/\w+/seed\d+/metrics\.json",
+                             result.stdout + result.stderr))
+    assert {m for _, m in trained} == {"cnn_lstm", "r2plus1d"}
+    assert {d for d, _ in trained} == {"ck_demo", "mug_demo"}
 
 
 def test_gpu_resource_follows_the_device_nodes(tmp_path, demo):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,22 @@ def check_roots(datasets: dict[str, dict[str, Any]]) -> None:
 def models_for(config: dict[str, Any], ds: str) -> list[str]:
     """Classifiers trained on dataset ``ds``: its own ``models``, else the top-level list."""
     return list(config["datasets"][ds].get("models") or config["models"])
+
+
+def prefer_command_line_models(config: dict[str, Any], command_line: Mapping[str, Any] | None
+                               ) -> list[str]:
+    """``--config models=[...]`` means those classifiers on every dataset: drop the datasets'
+    own ``models`` lists (from config files) so the top-level list applies to them; a
+    dataset's list given on the command line too is kept. Returns the datasets changed."""
+    if not command_line or "models" not in command_line:
+        return []
+    given = command_line.get("datasets") or {}
+    changed = []
+    for name, ds in (config.get("datasets") or {}).items():
+        if isinstance(ds, dict) and ds.get("models") and "models" not in (given.get(name) or {}):
+            del ds["models"]
+            changed.append(name)
+    return changed
 
 
 def check_models(config: dict[str, Any]) -> None:
