@@ -4,7 +4,6 @@ options vs the config schema. Tiny widths at 32 px so the file runs in seconds o
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 import torch

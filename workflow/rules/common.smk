@@ -17,9 +17,7 @@ CONFIG_SCHEMA = os.path.normpath(
 )
 # A dataset's own `models` list overrides the top-level one, except that `--config
 # models=[...]` on the command line is meant for every dataset (the demo's included).
-semaug_config.prefer_command_line_models(
-    config, workflow.config_settings.config
-)
+semaug_config.prefer_command_line_models(config, workflow.config_settings.config)
 try:
     validate(config, schema=CONFIG_SCHEMA)
 except WorkflowError as err:
