@@ -4,6 +4,7 @@ as the registered generators ``monkeynet`` / ``fomm``."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +117,10 @@ def test_killed_training_resumes_to_the_same_weights(toy_folds, tmp_path) -> Non
     assert (tmp_path / "killed" / "resume.pt").exists() and not (tmp_path / "killed" / "model.pt").exists()
     state = torch.load(tmp_path / "killed" / "resume.pt", weights_only=True)  # plain data only
     assert state["iteration"] == 2
+    # Rerun after a code edit (the rule's code version differs): it starts over, not from the
+    # old code's state.
+    shutil.copytree(tmp_path / "killed", tmp_path / "edited")
+    assert not train_fold(toy_folds, 1, tmp_path / "edited", opts, name="fomm", code="edited").resumed_from
     resumed = train_fold(toy_folds, 1, tmp_path / "killed", opts, name="fomm")
     assert resumed.resumed_from == 2
     a = torch.load(straight.model_path, weights_only=True)

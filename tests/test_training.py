@@ -160,6 +160,36 @@ def test_train_job_writes_the_contract(tiny, tmp_path):
     assert list(pd.read_csv(out / "history.csv")["epoch"]) == [1, 2]
 
 
+def test_a_killed_job_resumes_only_under_the_same_code(tiny, tmp_path, monkeypatch, caplog):
+    """The rule's code version is part of the resume fingerprint: rerun after an edit to the
+    training code, a killed job starts over instead of finishing the old code's run."""
+    import logging
+    import shutil
+
+    from semaug.training import loop
+
+    folds, manifest = tiny
+    cfg = TrainConfig(epochs=2, batch_size=8, image_size=SIZE, frames=2)
+    job = dict(manifest=manifest, folds=folds, fold=0, model_name="cnn", dataset={"format": "folder"},
+               cfg=cfg, seed=0)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # killed after training, before the predictions
+
+    with monkeypatch.context() as m:
+        m.setattr(loop, "predict", killed)
+        with pytest.raises(KeyboardInterrupt):
+            train_job(**job, out_dir=tmp_path / "a", code="v1")
+    assert (tmp_path / "a" / RESUME_FILE).exists()
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    with caplog.at_level(logging.INFO, logger="semaug.training"):
+        train_job(**job, out_dir=tmp_path / "a", code="v1")
+        assert "resuming from" in caplog.text and "starting over" not in caplog.text
+        caplog.clear()
+        train_job(**job, out_dir=tmp_path / "b", code="v2")
+        assert "belongs to other settings, data or code: starting over" in caplog.text
+
+
 def test_sgd_matches_torch_optim_with_keras_decay():
     from semaug.training.sgd import SGD
 

@@ -9,4 +9,4 @@ wc = snakemake.wildcards
 train_job_file(manifest=snakemake.input.manifest, folds=snakemake.input.folds, fold=int(wc.k),
                model_name=wc.model, dataset=snakemake.params.dataset,
                settings=snakemake.params.train, seed=int(wc.s),
-               out_dir=os.path.dirname(snakemake.output.metrics))
+               out_dir=os.path.dirname(snakemake.output.metrics), code=snakemake.params.code)

@@ -169,7 +169,7 @@ def fit(
             history, start = state["history"], state["epoch"]
             log.info("resuming from %s after epoch %d of %d", resume_path, start, cfg.epochs)
         else:
-            log.info("%s belongs to other settings or data: starting over", resume_path)
+            log.info("%s belongs to other settings, data or code: starting over", resume_path)
 
     n, bs = len(data), cfg.batch_size
     n_steps = steps_per_epoch(n, bs)
@@ -282,11 +282,13 @@ def train_job(
     cfg: TrainConfig,
     seed: int,
     out_dir: str | os.PathLike,
+    code: str = "",
 ) -> dict[str, Any]:
     """One (dataset, fold, model, scenario, seed) job: train on the manifest, test on the fold.
 
     Writes ``model.pt, history.csv, predictions.csv, metrics.json`` in ``out_dir``; returns
-    the metrics.
+    the metrics. ``code``: the library code version, part of the resume fingerprint (a job
+    killed and rerun after a code edit starts over instead of continuing the old code's run).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -322,7 +324,7 @@ def train_job(
              len(test), kind, len(test.video_ids), time.perf_counter() - t0)
 
     fingerprint = fingerprint_of(
-        settings=cfg.as_dict(), model=model_name, head=head, classes=classes, seed=seed,
+        settings=cfg.as_dict(), model=model_name, head=head, classes=classes, seed=seed, code=code,
         train=train_table[["video_id", "path", "label"]].values.tolist(),
     )
     resume = out / RESUME_FILE

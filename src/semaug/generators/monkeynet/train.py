@@ -176,13 +176,14 @@ def train_generator(videos: TrainingVideos, opts: MonkeyNetOptions, out_dir: str
 
     start, history, window, window_n, elapsed = 0, [], {}, 0, 0.0
     resume_path = out_dir / RESUME_NAME
-    fingerprint = {"options": opts.to_dict(), "videos": list(videos.video_ids), "name": name}
+    fingerprint = {"options": opts.to_dict(), "videos": list(videos.video_ids), "name": name,
+                   "code": m.get("code", "")}
     if resume_path.exists():
         # Plain tensors and dicts only (weights_only): a resume file cannot run code on load.
         # On the CPU: the RNG state must stay a CPU tensor; load_state_dict moves the rest.
         state = load_checkpoint(resume_path, writer="the train_generator rule")
         if state.get("fingerprint") != fingerprint:
-            log.warning("%s was written for other options or data; starting afresh", resume_path)
+            log.warning("%s was written for other options, data or code; starting afresh", resume_path)
         else:
             trainer.load_state_dict(state["trainer"])
             rng.set_state(state["rng"])
@@ -328,12 +329,14 @@ def plot_losses(table: pd.DataFrame, path: str | Path, *, title: str = "") -> No
 
 
 def train_fold(folds_csv: str | Path, fold: int, out_dir: str | Path, options: dict[str, Any] | None,
-               *, name: str = "monkeynet", dataset: str = "") -> TrainResult:
+               *, name: str = "monkeynet", dataset: str = "", code: str = "") -> TrainResult:
     """Train generator ``name`` on the training videos of ``fold`` (fold != k rows of folds.csv):
     the training entry point the catalog names for ``monkeynet`` and ``fomm`` (``options`` are
-    already resolved, ``first_order`` fixed on for fomm)."""
+    already resolved, ``first_order`` fixed on for fomm). ``code``: the rule's code version, part
+    of the resume fingerprint."""
     opts = MonkeyNetOptions.from_dict(options)
     videos = load_training_videos(folds_csv, fold, opts.image_size, min_videos=opts.min_train_videos,
                                   need_landmarks=opts.uses_landmarks)
     return train_generator(videos, opts, out_dir, name=name,
-                           meta={"dataset": dataset, "fold": int(fold), "folds_csv": str(folds_csv)})
+                           meta={"dataset": dataset, "fold": int(fold), "folds_csv": str(folds_csv),
+                                 "code": code})
