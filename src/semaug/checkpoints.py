@@ -2,14 +2,35 @@
 generator checkpoints hold only tensors, numbers, strings and containers of them, and are read
 with ``torch.load(weights_only=True)``, which refuses anything else (a pickle from elsewhere
 cannot execute on load). Every failure is one line naming the file and the fix.
+
+Also what decides whether a saved state or cached output may be reused: the fingerprint of what
+it was made from (:func:`fingerprint_of`) and the digest of a checkpoint file (:func:`file_digest`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from pathlib import Path
 from typing import Any
+
+
+def fingerprint_of(**parts: Any) -> str:
+    """sha256 of everything a resumable state or cached output depends on (settings, data,
+    code), as JSON with sorted keys."""
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes (a generator checkpoint: a few MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class CheckpointError(ValueError):

@@ -7,7 +7,6 @@ per-video vote in ``predict`` (a clip sample already is its video) tell them apa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -26,7 +25,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from ..atomic import atomic_path, torch_save
-from ..checkpoints import load_checkpoint
+from ..checkpoints import fingerprint_of, load_checkpoint
 from ..devices import torch_device
 from ..folds import check_no_leak, read_folds, split_fold
 from ..metrics import class_order, classification_metrics, evaluation_metrics
@@ -264,12 +263,6 @@ def prediction_table(data: FrameSet, frame_probs: Tensor, video_probs: Tensor,
     for i, c in enumerate(classes):
         table[f"p_{c}"] = np.round(probs[:, i], 6)
     return table
-
-
-def fingerprint_of(**parts: Any) -> str:
-    """Hash of everything a resumable state depends on (settings and data)."""
-    blob = json.dumps(parts, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()
 
 
 def train_job(
