@@ -86,17 +86,18 @@ def test_synthetic_clips_match_the_plan_and_are_resumed(fold):
     assert {p: os.stat(p).st_mtime_ns for p in videos["path"]} == after
 
 
-def test_render_settings_change_with_options_code_and_checkpoint(tmp_path):
-    from semaug.synthesis.render import render_settings
+def test_a_lost_preview_is_remade_without_calling_its_clip_stale(fold, tmp_path, caplog):
+    import logging
 
-    ckpt = tmp_path / "model.pt"
-    ckpt.write_bytes(b"weights 1")
-    base = render_settings({"a": 1}, "code", ckpt)
-    assert base == render_settings({"a": 1}, "code", ckpt)
-    assert len({base, render_settings({"a": 2}, "code", ckpt), render_settings({"a": 1}, "x", ckpt),
-                render_settings({"a": 1}, "code", None)}) == 4
-    ckpt.write_bytes(b"weights 2")  # the generator was retrained
-    assert render_settings({"a": 1}, "code", ckpt) != base
+    d, _ = fold
+    run = ("landmark_warp", {}, str(d / "folds.csv"), 0, str(d / "plan.csv"), str(tmp_path / "v.csv"),
+           str(tmp_path / "clips"))
+    videos = synthesize_file(*run, device="cpu", previews=1)
+    os.remove(next(p for p in videos["preview"] if p))
+    with caplog.at_level(logging.INFO, logger="semaug.synthesis.render"):
+        synthesize_file(*run, device="cpu", previews=1)
+    assert "1 to make" in caplog.text and "from another plan, generator or code" not in caplog.text
+    assert all(os.path.exists(p) for p in videos["preview"] if p)
 
 
 @pytest.mark.parametrize("scenario, appearance_role", [("landmark_warp", "source"), ("classic", "driver")])

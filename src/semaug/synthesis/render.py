@@ -9,8 +9,6 @@ retrained generator or edited code is redone.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -20,6 +18,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..atomic import write_csv
+from ..checkpoints import file_digest, fingerprint_of
 from ..clip import Clip, ClipError, load_clip, save_clip
 from ..video import write_video
 
@@ -54,21 +53,11 @@ def row_meta(row: pd.Series, maker: str, settings: str = "") -> dict:
             "seed": int(row["seed"]), "settings": settings}
 
 
-def file_digest(path: str | Path) -> str:
-    """sha256 of a file's bytes (a generator checkpoint: a few MB)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def render_settings(options: dict, code: str = "", checkpoint: str | Path | None = None) -> str:
     """What a synthetic clip depends on besides its plan row, as one digest: the generator's
     options, the library code that renders it, and the trained weights it ran."""
-    parts = {"options": options, "code": code,
-             "checkpoint": file_digest(checkpoint) if checkpoint else None}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return fingerprint_of(options=options, code=code,
+                          checkpoint=file_digest(checkpoint) if checkpoint else None)[:16]
 
 
 def _reusable(path: Path, meta: dict) -> bool:
@@ -99,10 +88,12 @@ def render_plan(plan: pd.DataFrame, clip_dir: str | Path, make_batch: MakeBatch,
     clip_dir.mkdir(parents=True, exist_ok=True)
     paths = [clip_dir / f"{int(i):05d}.npz" for i in plan["index"]]
     want_preview = preview_rows(plan, previews)
-    todo = [(r, p) for (_, r), p in zip(plan.iterrows(), paths)
-            if not _reusable(p, row_meta(r, maker, settings))
-            or (int(r["index"]) in want_preview and not p.with_suffix(".mp4").exists())]
-    stale = sum(p.exists() for _, p in todo)
+    todo, stale = [], 0
+    for (_, r), p in zip(plan.iterrows(), paths):
+        reusable = _reusable(p, row_meta(r, maker, settings))
+        stale += not reusable and p.exists()  # on disk, made from something else
+        if not reusable or (int(r["index"]) in want_preview and not p.with_suffix(".mp4").exists()):
+            todo.append((r, p))
     log.info("%s: %d clips planned, %d on disk, %d to make in %s%s", maker, len(plan),
              len(plan) - len(todo), len(todo), clip_dir,
              f" ({stale} of them on disk from another plan, generator or code: remade)" if stale else "")
