@@ -17,7 +17,9 @@ from semaug.clip import Clip, load_clip, save_clip
 from semaug.faces import align_video, make_backend
 from semaug.faces.dlib_landmarks import dlib_available
 from semaug.generators import Generator, build_generator
-from semaug.synthesis.fidelity import (DlibInstrument, Measured, akd_mkr, expression_features,
+from semaug.ibug import FLIP_PERMUTATION, MEAN_FACE
+from semaug.synthesis.fidelity import (DlibInstrument, ExpressionProbe, Measured, akd_mkr,
+                                      expression_features, mirrored_features,
                                        hit_rates, identity_leakage)
 from semaug.synthesis.landmark_regressor import train_regressor_file
 from semaug.synthesis.plan import read_plan, split_fold
@@ -63,6 +65,50 @@ def test_identity_leakage_and_hit_rates():
 def test_a_still_face_has_no_expression_displacement():
     still = np.repeat(np.random.default_rng(1).uniform(0, 64, (1, 68, 2)), 6, axis=0)
     assert not expression_features(still).any()
+
+
+def similarity(points: np.ndarray, angle: float, scale: float, shift: tuple[float, float]) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return points @ (scale * np.array([[c, -s], [s, c]])).T + np.asarray(shift)
+
+
+def test_head_motion_is_not_expression_but_expression_under_head_motion_is():
+    face = MEAN_FACE * 64
+    moving_head = np.stack([similarity(face, 0.05 * t, 1 + 0.03 * t, (t, -t)) for t in range(6)])
+    assert np.abs(expression_features(moving_head)).max() < 1e-9
+    # a mouth opening (lower lip and jaw down 3 px) seen through the same head motion
+    opened = face.copy()
+    opened[[8, 57, 66], 1] += 3.0
+    opening = np.stack([similarity(face if t < 5 else opened, 0.05 * t, 1 + 0.03 * t, (t, -t))
+                        for t in range(6)])
+    moved = expression_features(opening).reshape(68, 2)
+    iod = float(np.linalg.norm(face[36:42].mean(0) - face[42:48].mean(0)))
+    # registered on the rigid points: only the three moved points move, by 3 px / IOD, downwards
+    assert np.allclose(moved[[8, 57, 66]], [0.0, 3.0 / iod], atol=1e-6)
+    assert np.abs(np.delete(moved, [8, 57, 66], axis=0)).max() < 1e-6
+
+
+def test_the_probe_reads_a_one_sided_expression_on_either_side():
+    rng = np.random.default_rng(0)
+    face = MEAN_FACE * 64
+    right, lifted = np.zeros((68, 2)), np.zeros((68, 2))
+    right[54] = [2.0, -2.0]  # one mouth corner up and out (contempt, one-sided)
+    lifted[[19, 24], 1] = -2.0  # both brows up
+
+    def video(displacement):
+        return np.stack([face, face + displacement + rng.normal(0, 0.05, (68, 2))])
+
+    def mirror(landmarks):  # the mirror image: x -> -x, left and right points swapped
+        return landmarks[:, FLIP_PERMUTATION] * [-1.0, 1.0]
+
+    one = video(right)
+    assert np.allclose(expression_features(mirror(one)), mirrored_features(expression_features(one)))
+    feats = np.stack([expression_features(video(d)) for d in [right] * 8 + [lifted] * 8])
+    assert np.allclose(mirrored_features(mirrored_features(feats)), feats)
+    probe = ExpressionProbe().fit(feats, ["contempt"] * 8 + ["surprise"] * 8)
+    # contempt shown on the other side of the face (its mirror image) is still contempt
+    other_side = np.stack([expression_features(mirror(video(right))) for _ in range(4)])
+    assert list(probe.predict(other_side)) == ["contempt"] * 4
 
 
 # ------------------------------------------------------------------ toy fold, regressor

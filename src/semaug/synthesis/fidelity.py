@@ -13,8 +13,9 @@ Instruments measure landmarks on *images* (aligned face crops):
 
 Measures (definitions in ``DEFINITIONS``): ``akd``, ``mkr``, ``aed`` (self-reenactment), identity
 leakage of cross-identity videos (distance to the source and to the driver subject), and
-expression fidelity: a logistic regression on landmark displacements (apex - neutral, by
-inter-ocular distance), trained on the fold's real training videos only.
+expression fidelity: a logistic regression on landmark displacements (apex - neutral after
+registration on the rigid points, by inter-ocular distance), trained on the fold's real training
+videos and their mirror images only.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..ibug import inter_ocular
+from ..generators.motion import register_to
+from ..ibug import FLIP_PERMUTATION, RIGID_POINTS, inter_ocular
 from .landmark_regressor import LandmarkRegressor
 
 log = logging.getLogger(__name__)
@@ -194,11 +196,29 @@ def subject_references(instrument: DlibInstrument, videos: pd.DataFrame,
 
 def expression_features(landmarks: np.ndarray) -> np.ndarray:
     """[T, 68, 2] measured landmarks -> [136]: the apex frame's displacement from frame 0 (the
-    apex is the frame that moved most), divided by frame 0's inter-ocular distance."""
-    moved = landmarks - landmarks[:1]
+    apex is the frame that moved most), divided by frame 0's inter-ocular distance.
+
+    Every frame is first similarity-registered onto frame 0 on ``RIGID_POINTS`` (eye corners,
+    nasion), as the generators register their drivers: what is left is expression, not head
+    motion or how the crop was framed. Unregistered, the framing carries the class (on ck_demo
+    fold 0, dlib: the rigid motion alone names 36 % of the real test videos, chance 14 %), and
+    the probe marks down every video made with registered motion: landmark_warp 39 % against
+    78 % registered, real test videos 98 % and 91 %, classic 94 % and 87 %.
+    """
+    landmarks = np.asarray(landmarks, dtype=np.float64)
+    A, b = register_to(landmarks, 0, RIGID_POINTS)
+    aligned = np.einsum("tij,tnj->tni", A, landmarks) + b[:, None, :]
+    moved = aligned - aligned[:1]
     apex = int(np.linalg.norm(moved, axis=-1).mean(axis=-1).argmax())
     scale = max(float(inter_ocular(landmarks[0])), 1e-6)
     return (moved[apex] / scale).reshape(-1)
+
+
+def mirrored_features(features: np.ndarray) -> np.ndarray:
+    """Expression features [..., 136] of the mirrored faces: left and right landmarks swapped
+    (``FLIP_PERMUTATION``), horizontal displacements negated."""
+    f = np.asarray(features).reshape(*np.shape(features)[:-1], 68, 2)[..., FLIP_PERMUTATION, :]
+    return (f * np.array([-1.0, 1.0])).reshape(np.shape(features))
 
 
 def clip_features(instrument: LandmarkInstrument, frames: np.ndarray, n_frames: int) -> np.ndarray:
@@ -218,11 +238,18 @@ class ExpressionProbe:
         self.model = make_pipeline(StandardScaler(), LogisticRegression(
             C=c, max_iter=2000, class_weight="balanced"))
 
-    def fit(self, features: np.ndarray, labels: Iterable[str]) -> ExpressionProbe:
+    def fit(self, features: np.ndarray, labels: Iterable[str], *, mirror: bool = True
+            ) -> ExpressionProbe:
+        """Fit on real videos' features; with ``mirror``, on their mirror images too: a mirrored
+        face shows the same expression (the classic scenario flips videos, and a one-sided
+        expression such as contempt occurs on either side)."""
         labels = np.asarray(list(labels))
         if len(set(labels)) < 2:
             raise ValueError(f"expression fidelity needs >= 2 classes of training videos, got "
                              f"{sorted(set(labels))}")
+        if mirror:
+            features = np.concatenate([features, mirrored_features(features)])
+            labels = np.concatenate([labels, labels])
         self.model.fit(features, labels)
         return self
 

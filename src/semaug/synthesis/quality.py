@@ -72,9 +72,11 @@ DEFINITIONS = {
                 "of videos with to_driver < to_source (identity leakage; dlib only)",
     "expression_fidelity": "logistic regression (standardised, class-balanced) on landmark "
                            "displacement apex - frame 0 (apex = the frame that moved most, of "
-                           "fidelity_frames spread over the video), divided by frame 0's "
+                           "fidelity_frames spread over the video; every frame similarity-"
+                           "registered onto frame 0 on the rigid points, eye corners and nasion, "
+                           "so head motion and crop framing do not count), divided by frame 0's "
                            "inter-ocular distance, landmarks measured by the instrument; trained "
-                           "on this fold's real training videos only. Per class: share of videos "
+                           "on this fold's real training videos and their mirror images only. Per class: share of videos "
                            "assigned to their intended class, for the synthetic videos, the real "
                            "test videos (reference) and copy-source still faces of the test "
                            "videos (floor)",
