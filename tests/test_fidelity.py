@@ -19,7 +19,7 @@ from semaug.faces.dlib_landmarks import dlib_available
 from semaug.generators import Generator, build_generator
 from semaug.ibug import FLIP_PERMUTATION, MEAN_FACE
 from semaug.synthesis.fidelity import (DlibInstrument, ExpressionProbe, Measured, akd_mkr,
-                                      expression_features, mirrored_features,
+                                      expression_features, mirrored_features, registered_akd,
                                        hit_rates, identity_leakage)
 from semaug.synthesis.landmark_regressor import train_regressor_file
 from semaug.synthesis.plan import read_plan, split_fold
@@ -86,6 +86,21 @@ def test_head_motion_is_not_expression_but_expression_under_head_motion_is():
     # registered on the rigid points: only the three moved points move, by 3 px / IOD, downwards
     assert np.allclose(moved[[8, 57, 66]], [0.0, 3.0 / iod], atol=1e-6)
     assert np.abs(np.delete(moved, [8, 57, 66], axis=0)).max() < 1e-6
+
+
+def test_registered_akd_counts_expression_error_not_head_motion():
+    face = MEAN_FACE * 64
+    real = np.stack([face] * 5)
+    found = np.ones(5, dtype=bool)
+    turned = np.stack([similarity(face, 0.04 * t, 1 + 0.02 * t, (t, 2 * t)) for t in range(5)])
+    assert akd_mkr(Measured(turned, found), Measured(real, found))[0] > 1.0
+    assert registered_akd(Measured(turned, found), Measured(real, found)) < 1e-6
+    low_mouth = face.copy()
+    low_mouth[48:68, 1] += 2.0  # the whole mouth 2 px low: an expression error
+    mouth_off = np.stack([similarity(low_mouth, 0.04 * t, 1 + 0.02 * t, (t, 2 * t)) for t in range(5)])
+    # the rigid points (eyes, nasion) did not move, so the alignment is exact: 20 of 68 points 2 px
+    assert registered_akd(Measured(mouth_off, found), Measured(real, found)) == pytest.approx(
+        2.0 * 20 / 68, rel=1e-6)
 
 
 def test_the_probe_reads_a_one_sided_expression_on_either_side():
