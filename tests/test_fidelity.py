@@ -26,7 +26,6 @@ from semaug.synthesis.plan import read_plan, split_fold
 from semaug.synthesis.quality import (CLASSIC_SELF_REENACTMENT, comparison_table,
                                       comparison_table_file, expression_fidelity, identity_measures,
                                       quality_file)
-from semaug.synthesis.render import synthesize_file
 from semaug.synthesis.toy import toy_clip, toy_synthesis_fold
 
 COUNTS = {"happy": 8, "surprise": 6, "sadness": 4, "anger": 3}
@@ -132,7 +131,7 @@ def test_the_probe_reads_a_one_sided_expression_on_either_side():
 def fold(tmp_path_factory):
     """A toy fold 0: plan, landmark_warp and classic videos, a regressor, a still-video table."""
     d = tmp_path_factory.mktemp("fidelity")
-    folds = toy_synthesis_fold(d, COUNTS, n_frames=6)
+    toy_synthesis_fold(d, COUNTS, n_frames=6)
     f = str(d / "folds.csv")
     train_regressor_file(f, 0, str(d / "reg.npz"), str(d / "reg.json"))
     # Still videos: each plan row's source face, frozen (what copy-source would produce).

@@ -1,8 +1,5 @@
 """landmark_warp: relative motion transfer, TPS identity, displacement, no folds, registry."""
 
-import re
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch

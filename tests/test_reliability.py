@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import os
 import signal
 import subprocess
@@ -30,7 +29,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from conftest import REPO, SCHEMA, SNAKEMAKE, run_snakemake
+from conftest import REPO, SCHEMA, SNAKEMAKE
 from fixtures_layouts import (
     face_landmarks,
     make_ckplus_tree,
