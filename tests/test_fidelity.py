@@ -155,6 +155,8 @@ def test_a_perfect_reenactment_scores_zero_and_beats_copy_source(fold):
     q = run_quality(fold, Mirror(), "lw.csv")
     assert q["instrument"]["name"] == "ridge_regressor"
     assert q["mirror"]["l1"] == 0.0 and q["mirror"]["akd"] == 0.0
+    assert q["mirror"]["akd_registered"] == pytest.approx(0.0, abs=1e-9)
+    assert q["copy_source"]["akd_registered"] > 0
     assert q["mirror"]["landmark_error"] == pytest.approx(q["measurement_floor"])
     assert q["copy_source"]["akd"] > 0 and q["copy_source"]["l1"] > 0
     assert "not measured" in q["identity"] and "dlib" in q["identity"]
@@ -223,6 +225,8 @@ def test_comparison_table_has_a_row_per_maker_and_per_class(fold):
     overall, per_class = text.split("Per class")
     lines = [line for line in overall.splitlines() if line.startswith("| ")]
     assert len(lines) == 3 and "landmark_warp" in lines[1] + lines[2]  # header + 2 makers
+    header = [cell.strip() for cell in lines[0].split("|")]
+    assert {"AKD", "AKD reg", "AKD reg copy"} <= set(header)
     assert all(label in per_class for label in ("anger", "sadness", "surprise"))
 
 
