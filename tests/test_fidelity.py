@@ -203,6 +203,7 @@ def test_with_exact_landmarks_the_probe_reads_real_and_synthetic_expressions(fol
     assert still["copy_source"]["class_mean"] <= 0.5  # a still face has one class at most
     # landmark_warp moves the source's landmarks as the driver's moved: the target class.
     assert lw["synthetic"]["class_mean"] >= 0.9 > lw["copy_source"]["class_mean"]
+    assert lw["relative_to_real"] == pytest.approx(lw["synthetic"]["class_mean"] / 1.0)
 
 
 def test_classic_gets_cross_identity_measures_but_no_self_reenactment(fold):
@@ -226,7 +227,7 @@ def test_comparison_table_has_a_row_per_maker_and_per_class(fold):
     lines = [line for line in overall.splitlines() if line.startswith("| ")]
     assert len(lines) == 3 and "landmark_warp" in lines[1] + lines[2]  # header + 2 makers
     header = [cell.strip() for cell in lines[0].split("|")]
-    assert {"AKD", "AKD reg", "AKD reg copy"} <= set(header)
+    assert {"AKD", "AKD reg", "AKD reg copy", "fid / real"} <= set(header)
     assert all(label in per_class for label in ("anger", "sadness", "surprise"))
 
 
