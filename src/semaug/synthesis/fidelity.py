@@ -171,7 +171,7 @@ def registered_akd(generated: Measured, real: Measured) -> float:
     ``RIGID_POINTS``: the expression part of the error. The generators register head motion
     out of the driver by design (``register``), so in self-reenactment FOMM's AKD also counts
     the head motion and crop framing they were told not to copy (ck_demo fold 0, dlib:
-    landmark_warp 13 % below copy-source in AKD, 29 % registered)."""
+    landmark_warp 13 % below copy-source in AKD, 28 % registered)."""
     both = generated.found & real.found
     if not both.any():
         return float("nan")
