@@ -138,7 +138,7 @@ rule landmark_regressor:
         runtime=15,
     params:
         regressor=config["synthesis"]["landmark_regressor"],
-        code=code("semaug.synthesis.landmark_regressor"),
+        code=code("semaug.synthesis.landmark_regressor", "semaug.generators.classic"),
     script:
         "../scripts/landmark_regressor.py"
 

@@ -6,4 +6,4 @@ log_to(snakemake.log[0], threads=snakemake.threads)
 reg = snakemake.params.regressor
 train_regressor_file(snakemake.input.folds, int(snakemake.wildcards.k), snakemake.output.model,
                      snakemake.output.metrics, res=reg["resolution"], alpha=reg["alpha"],
-                     max_frames=reg["max_frames"])
+                     max_frames=reg["max_frames"], augment_copies=reg["augment_copies"])

@@ -83,25 +83,38 @@ def point_error(pred: np.ndarray, true: np.ndarray) -> float:
 
 def train_regressor_file(folds_csv: str, fold: int, out_path: str, metrics_json: str, *,
                          res: int = 32, alpha: float = 10.0, max_frames: int = 20000,
-                         seed: int = 0) -> LandmarkRegressor:
+                         augment_copies: int = 1, seed: int = 0) -> LandmarkRegressor:
     """The ``landmark_regressor`` rule: fit on the fold's training frames (all frames of every
-    training video, subsampled to ``max_frames``), report training and held-out-frame error."""
+    training video, plus ``augment_copies`` classic-augmented copies of each video, subsampled
+    to ``max_frames``), report training and held-out-frame error.
+
+    The copies (flip, rotation, zoom, shift, brightness; the landmarks follow) are there
+    because a linear pixel model only follows the geometry it was fit on. Without them it read
+    the expressions of flipped and rotated real videos (``classic``) at 47 % of the real test
+    videos' fidelity on ck_demo fold 0; with one copy 82 % (landmark_warp 49 → 66 %, real test
+    videos 0.77 → 0.84), for 1.11 → 1.23 px error on held-out frames.
+    """
+    from ..generators import build_generator
     from .plan import read_folds, split_fold
 
     train, test = split_fold(read_folds(folds_csv), fold)
+    rng = np.random.default_rng(seed)
+    augmenter = build_generator("classic", {}, device="cpu") if augment_copies else None
     frames, lms = [], []
     for path in train["path"]:
         clip = load_clip(path)
-        frames.append(clip.frames)
-        lms.append(clip.landmarks)
+        copies = [clip] + [augmenter.augment(clip, int(rng.integers(2**31)))
+                           for _ in range(augment_copies)]
+        frames += [c.frames for c in copies]
+        lms += [c.landmarks for c in copies]
     X, Y = np.concatenate(frames), np.concatenate(lms)
-    rng = np.random.default_rng(seed)
     if len(X) > max_frames:
         keep = np.sort(rng.choice(len(X), max_frames, replace=False))
         X, Y = X[keep], Y[keep]
     reg = LandmarkRegressor(res, alpha).fit(X, Y)
     reg.save(out_path)
-    metrics = {"n_train_frames": int(len(X)), "train_error_px": point_error(reg.predict(X), Y),
+    metrics = {"n_train_frames": int(len(X)), "augment_copies": augment_copies,
+               "train_error_px": point_error(reg.predict(X), Y),
                "crop_size": int(X.shape[1]), "res": res, "alpha": alpha,
                "definition": "mean Euclidean distance over 68 points, crop pixels"}
     log.info("landmark regressor fold %d: %s", fold, metrics)
