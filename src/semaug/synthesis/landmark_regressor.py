@@ -83,16 +83,17 @@ def point_error(pred: np.ndarray, true: np.ndarray) -> float:
 
 def train_regressor_file(folds_csv: str, fold: int, out_path: str, metrics_json: str, *,
                          res: int = 32, alpha: float = 10.0, max_frames: int = 20000,
-                         augment_copies: int = 1, seed: int = 0) -> LandmarkRegressor:
+                         augment_copies: int = 0, seed: int = 0) -> LandmarkRegressor:
     """The ``landmark_regressor`` rule: fit on the fold's training frames (all frames of every
     training video, plus ``augment_copies`` classic-augmented copies of each video, subsampled
     to ``max_frames``), report training and held-out-frame error.
 
-    The copies (flip, rotation, zoom, shift, brightness; the landmarks follow) are there
-    because a linear pixel model only follows the geometry it was fit on. Without them it read
-    the expressions of flipped and rotated real videos (``classic``) at 47 % of the real test
-    videos' fidelity on ck_demo fold 0; with one copy 82 % (landmark_warp 49 → 66 %, real test
-    videos 0.77 → 0.84), for 1.11 → 1.23 px error on held-out frames.
+    The copies (flip, rotation, zoom, shift, brightness; the landmarks follow) trade precision
+    on upright faces for following flipped and rotated ones: a linear pixel model only follows
+    the geometry it was fit on. In make demo's four folds, one copy raised the expression
+    fidelity it gives ``classic``'s real videos from 40-54 % to 59-79 % of the real test
+    videos', and made landmark_warp's self-reenactment AKD 5-13 points closer to copy-source's
+    (-16..-25 % -> -6..-16 %). Off by default; dlib needs neither.
     """
     from ..generators import build_generator
     from .plan import read_folds, split_fold
