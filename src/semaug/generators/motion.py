@@ -31,6 +31,12 @@ def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.nda
     return A, b
 
 
+def apply_similarity(A: np.ndarray, b: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Points [..., N, 2] mapped by similarities (A [..., 2, 2], b [..., 2]) as
+    :func:`similarity_fit` returns them: x -> A x + b."""
+    return np.einsum("...ij,...nj->...ni", A, points) + b[..., None, :]
+
+
 def register_to(landmarks: np.ndarray, reference: int, stable: tuple[int, ...] | list[int]
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Similarities (A [T,2,2], b [T,2]) taking each frame of landmarks [T,68,2] onto frame
@@ -38,6 +44,14 @@ def register_to(landmarks: np.ndarray, reference: int, stable: tuple[int, ...] |
     stable = list(stable)
     ref = landmarks[reference]
     return similarity_fit(landmarks[:, stable], np.broadcast_to(ref[stable], (len(landmarks), len(stable), 2)))
+
+
+def register_frames(landmarks: np.ndarray, reference: int, stable: tuple[int, ...] | list[int]
+                    ) -> np.ndarray:
+    """Landmarks [T,68,2] with every frame similarity-aligned onto frame ``reference`` on the
+    ``stable`` points: head motion removed, expression motion kept."""
+    A, b = register_to(landmarks, reference, stable)
+    return apply_similarity(A, b, landmarks)
 
 
 def transfer_landmarks(source_lm: np.ndarray, driving_lm: np.ndarray,
@@ -60,10 +74,7 @@ def transfer_landmarks(source_lm: np.ndarray, driving_lm: np.ndarray,
     if not 0 <= reference < len(driving_lm):
         raise ValueError(f"reference frame {reference} outside the driver's {len(driving_lm)} frames")
     ref = driving_lm[reference]
-    aligned = driving_lm
-    if register:
-        A, b = register_to(driving_lm, reference, stable)
-        aligned = np.einsum("tij,tnj->tni", A, driving_lm) + b[:, None, :]
+    aligned = register_frames(driving_lm, reference, stable) if register else driving_lm
     motion = aligned - ref  # [T,68,2], exactly 0 at t = reference
 
     # Express the motion in the source's frame: same rotation and scale as source vs driver.
