@@ -10,7 +10,8 @@ best match the source's), after registering every driving frame to frame r on th
 
 in absolute mode mu'_t = mu_t. The generator renders the source frame under (kp_src -> kp'_t).
 Landmark keypoints (keypoint_source landmarks | mixed) and the output landmarks follow the same
-rule on the 68 dataset landmarks (:func:`transfer_landmarks`, inter-ocular scaling).
+rule on the 68 dataset landmarks (:func:`transfer_landmarks`, inter-ocular scaling); so does the
+landmark spline (dense_motion.landmark_spline), which warps the source's 68 landmarks to them.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ import torch.nn.functional as F
 
 from ...clip import Clip
 from ...ibug import RIGID_POINTS
+from ..landmark_warp import DEFAULTS as LANDMARK_WARP
+from ..landmark_warp import keep_order
 from ..motion import best_matching_frame, register_to, transfer_landmarks
 from ..registry import Generator
 from .data import fill_missing_landmarks, normalise_landmarks, to_float
 from .keypoint_detector import concat_keypoints
 from .model import MonkeyNet
 from .options import MonkeyNetOptions, TransferOptions
+from .spline import spline_flows
 from ...checkpoints import load_checkpoint
 from ...devices import torch_device
 from .train import CHECKPOINT_FORMAT
@@ -155,9 +159,9 @@ class MonkeyNetAnimator:
         """(reference frame, whether to register) for landmarks in pixels ([68,2], [T,68,2]) or None."""
         t = self.transfer
         if source_lm is None or driving_lm is None:
-            if self.model.opts.uses_landmarks:
-                raise ValueError(f"keypoint_source {self.model.opts.keypoint_source!r} needs the "
-                                 "landmarks of the source and the driver")
+            if self.model.opts.needs_landmarks:
+                raise ValueError(f"{self.model.opts.landmark_users} needs the landmarks of the source "
+                                 "and the driver")
             return 0, False
         reference = best_matching_frame(source_lm, driving_lm) if t.driver_frame == "best" else 0
         return reference, t.register and t.mode == "relative"
@@ -240,17 +244,35 @@ class MonkeyNetAnimator:
         lengths = [len(d) for _, d in pairs]
         owner = torch.repeat_interleave(torch.arange(len(pairs)), torch.tensor(lengths))  # [sum T]
         src_t = self._input(sources)  # [P, 3, S, S]
+        spline = self.spline_maps(pairs, landmarks, plans)
         out = np.empty((len(driving), self.size, self.size, 3), np.uint8)
         for i in range(0, len(driving), self.batch_size):
             idx = owner[i:i + self.batch_size]
             pred = self.model.animate(src_t[idx], {k: v[idx] for k, v in kp_src.items()},
-                                      {k: v[i:i + self.batch_size] for k, v in kp_new.items()})["prediction"]
+                                      {k: v[i:i + self.batch_size] for k, v in kp_new.items()},
+                                      None if spline is None else spline[i:i + self.batch_size])["prediction"]
             out[i:i + len(idx)] = (pred.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
         result, start = [], 0
         for (src, _), n in zip(pairs, lengths):
             result.append(_resize_uint8(out[start:start + n], src.shape[:2]))
             start += n
         return result, plans
+
+    def spline_maps(self, pairs: list[tuple[np.ndarray, np.ndarray]],
+                    landmarks: list[tuple[np.ndarray, np.ndarray]] | None,
+                    plans: list[PairPlan]) -> torch.Tensor | None:
+        """The landmark spline's maps for every driving frame, [sum T, h, w, 2]: each source's
+        landmarks to its pair's transfer targets, kept from crossing as landmark_warp keeps them;
+        None when the model has no landmark spline."""
+        if not self.model.generator.dense_motion.spline:
+            return None
+        size = self.model.motion_size((self.size, self.size))
+        maps = []
+        for (src, _), (lm_s, _), plan in zip(pairs, landmarks or [], plans):
+            target = keep_order(plan.target_landmarks, LANDMARK_WARP["min_gap"], lm_s)
+            source, target = (torch.from_numpy(normalise_landmarks(lm, src.shape[:2])) for lm in (lm_s, target))
+            maps.append(spline_flows(source, target, size))
+        return torch.cat(maps).to(self.device)
 
     def _resize_np(self, frame: np.ndarray) -> np.ndarray:
         return _resize_uint8(frame[None], (self.size, self.size))[0]

@@ -112,8 +112,9 @@ def load_training_videos(folds_csv: str | Path, fold: int, image_size: int, *, m
         frames.append(resize_frames(clip.frames, image_size))
         lm = fill_missing_landmarks(normalise_landmarks(clip.landmarks, clip.size))
         if lm is None and need_landmarks:
-            raise ValueError(f"{path} (video {vid}) has no landmarks in any frame; keypoint_source "
-                             "landmarks/mixed needs them: use keypoint_source: learned or drop the video")
+            raise ValueError(f"{path} (video {vid}) has no landmarks in any frame; landmark keypoints "
+                             "(keypoint_source landmarks/mixed) and dense_motion.landmark_spline need "
+                             "them: use keypoint_source: learned and landmark_spline: 0, or drop the video")
         landmarks.append(None if lm is None else torch.from_numpy(np.ascontiguousarray(lm)))
     check_enough_videos(sum(f.shape[0] >= 2 for f in frames), fold, min_videos, str(folds_csv))
     log.info("fold %d: %d training videos (%d frames) of %d subjects; %d test subjects excluded",

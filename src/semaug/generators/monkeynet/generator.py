@@ -39,8 +39,9 @@ class OcclusionAwareGenerator(nn.Module):
                 self.final.bias[3] = 3.0  # gate sigmoid(3) ~ 0.95 on the warped source
 
     def forward(self, source: torch.Tensor, kp_source: dict[str, torch.Tensor],
-                kp_driving: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        motion = self.dense_motion(source, kp_source, kp_driving)
+                kp_driving: dict[str, torch.Tensor], spline: torch.Tensor | None = None
+                ) -> dict[str, torch.Tensor]:
+        motion = self.dense_motion(source, kp_source, kp_driving, spline)
         x = self.first(source)
         for block in self.down:
             x = block(x)

@@ -18,6 +18,7 @@ from .discriminator import MultiScaleDiscriminator
 from .generator import OcclusionAwareGenerator
 from .keypoint_detector import KeypointDetector, concat_keypoints, landmark_keypoints
 from .options import MonkeyNetOptions
+from .spline import pair_spline_flows
 from .util import coordinate_grid, downsample, warp
 
 
@@ -137,7 +138,7 @@ class MonkeyNet(nn.Module):
                 scale=kd.scale, temperature=kd.temperature, first_order=opts.first_order)
         dense = DenseMotionNetwork(k, dm.block_expansion, dm.num_blocks, dm.max_features, opts.norm,
                                    scale=kd.scale, kp_variance=dm.kp_variance, occlusion=dm.occlusion,
-                                   mask_prior=dm.mask_prior)
+                                   mask_prior=dm.mask_prior, landmark_spline=dm.landmark_spline)
         self.generator = OcclusionAwareGenerator(dense, g.block_expansion, g.max_features, g.down_blocks,
                                                  g.res_blocks, opts.norm, warped_skip=g.warped_skip)
         w = opts.loss_weights
@@ -164,9 +165,27 @@ class MonkeyNet(nn.Module):
                                             first_order=self.opts.first_order))
         return concat_keypoints(*parts), learned
 
+    def spline_maps(self, source: torch.Tensor, landmarks_source: torch.Tensor | None,
+                    landmarks_driving: torch.Tensor | None) -> torch.Tensor | None:
+        """The landmark spline's backward maps for (source, driving) pairs of one video, [B, 68, 2]
+        landmarks in [-1, 1] coordinates -> [B, h, w, 2] on the dense motion grid; None when the
+        model has no landmark spline."""
+        if not self.generator.dense_motion.spline:
+            return None
+        if landmarks_source is None or landmarks_driving is None:
+            raise ValueError("dense_motion.landmark_spline needs the frames' landmarks; none were given "
+                             "(set it to 0 for videos without landmarks)")
+        return pair_spline_flows(landmarks_source, landmarks_driving, self.motion_size(source.shape[2:]))
+
+    def motion_size(self, size: tuple[int, int] | torch.Size) -> tuple[int, int]:
+        """(h, w) of the dense motion grid for frames of ``size`` = (H, W)."""
+        scale = self.generator.dense_motion.scale
+        return int(size[0] * scale), int(size[1] * scale)
+
     def animate(self, source: torch.Tensor, kp_source: dict[str, torch.Tensor],
-                kp_driving: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return self.generator(source, kp_source, kp_driving)
+                kp_driving: dict[str, torch.Tensor], spline: torch.Tensor | None = None
+                ) -> dict[str, torch.Tensor]:
+        return self.generator(source, kp_source, kp_driving, spline)
 
     def generator_losses(self, source: torch.Tensor, driving: torch.Tensor,
                          rng: torch.Generator | None = None, landmarks_source: torch.Tensor | None = None,
@@ -180,7 +199,8 @@ class MonkeyNet(nn.Module):
         w = self.opts.loss_weights
         kp_source, _ = self.keypoints(source, landmarks_source)
         kp_driving, learned_driving = self.keypoints(driving, landmarks_driving)
-        out = self.generator(source, kp_source, kp_driving)
+        spline = self.spline_maps(source, landmarks_source, landmarks_driving)
+        out = self.generator(source, kp_source, kp_driving, spline)
         out["kp_source"], out["kp_driving"] = kp_source, kp_driving
         rec = pyramid_losses(out["prediction"], driving, self.opts.pyramid_scales)
         losses = {name: getattr(w, name) * value for name, value in rec.items() if getattr(w, name) > 0}

@@ -73,6 +73,13 @@ class DenseMotionOptions:
                                  "moves the pixels around it (a Gaussian-weighted keypoint warp the "
                                  "network then refines) instead of masks learned from nothing; "
                                  "0 = off (Monkey-Net, FOMM)", minimum=0)
+    landmark_spline: float = opt(0.0, "one more candidate warp: landmark_warp's thin-plate spline through "
+                                      "the 68 dataset landmarks (the driving frame's in training, the "
+                                      "transfer targets at synthesis), with this starting mask logit "
+                                      "(10: it carries the motion from the first iteration and the "
+                                      "network learns where keypoint warps, the background or the "
+                                      "decoder do better; TPSMM's spline candidates, driven by "
+                                      "landmarks). Needs landmarks; 0 = off", minimum=0)
 
 
 @dataclass
@@ -233,6 +240,20 @@ class MonkeyNetOptions:
     def uses_landmarks(self) -> bool:
         """Whether dataset landmarks drive the model (keypoint_source landmarks or mixed)."""
         return self.keypoint_source in ("landmarks", "mixed")
+
+    @property
+    def needs_landmarks(self) -> bool:
+        """Whether training and synthesis need the frames' landmarks (landmark keypoints or the
+        landmark spline)."""
+        return self.uses_landmarks or self.dense_motion.landmark_spline > 0
+
+    @property
+    def landmark_users(self) -> str:
+        """The options that need landmarks, for error messages ("" when none does)."""
+        users = [f"keypoint_source {self.keypoint_source!r}"] if self.uses_landmarks else []
+        if self.dense_motion.landmark_spline > 0:
+            users.append("dense_motion.landmark_spline")
+        return " and ".join(users)
 
     @property
     def num_keypoints(self) -> int:

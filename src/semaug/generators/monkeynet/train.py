@@ -156,9 +156,9 @@ def train_generator(videos: TrainingVideos, opts: MonkeyNetOptions, out_dir: str
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if opts.uses_landmarks and videos.landmarks is None:
-        raise ValueError(f"keypoint_source {opts.keypoint_source!r} needs landmarks for every training "
-                         "video; some have none (use keypoint_source: learned)")
+    if opts.needs_landmarks and videos.landmarks is None:
+        raise ValueError(f"{opts.landmark_users} needs landmarks for every training video; some have "
+                         "none (use keypoint_source: learned and dense_motion.landmark_spline: 0)")
     m = meta or {}
     if "fold" in m:  # train_fold checks before decoding; this covers direct callers
         check_enough_videos(sum(f.shape[0] >= 2 for f in videos.frames), m["fold"], opts.min_train_videos,
@@ -268,7 +268,7 @@ def write_samples(model: MonkeyNet, batch: tuple, out_dir: Path, iteration: int,
     try:
         kp_s, _ = model.keypoints(source, lm_source)
         kp_d, _ = model.keypoints(driving, lm_driving)
-        out = model.animate(source, kp_s, kp_d)
+        out = model.animate(source, kp_s, kp_d, model.spline_maps(source, lm_source, lm_driving))
     finally:
         model.train(was_training)
     n_learned = model.opts.keypoints if model.opts.uses_learned else 0
@@ -336,7 +336,7 @@ def train_fold(folds_csv: str | Path, fold: int, out_dir: str | Path, options: d
     of the resume fingerprint."""
     opts = MonkeyNetOptions.from_dict(options)
     videos = load_training_videos(folds_csv, fold, opts.image_size, min_videos=opts.min_train_videos,
-                                  need_landmarks=opts.uses_landmarks)
+                                  need_landmarks=opts.needs_landmarks)
     return train_generator(videos, opts, out_dir, name=name,
                            meta={"dataset": dataset, "fold": int(fold), "folds_csv": str(folds_csv),
                                  "code": code})
