@@ -177,3 +177,16 @@ def test_schema_defaults_of_faces_dlib_are_the_backends_own(schema_path):
     config = {"datasets": {"mine": {"format": "mug", "root": ".", "landmarks": "dlib"}}}
     validate(config, schema=schema_path)
     assert config["faces"]["dlib"] == dataclasses.asdict(DlibOptions())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("overlay,jobs", [("demo_monkeynet.yaml", "train_generator"),
+                                          ("demo_full.yaml", "resnet50")])
+def test_shipped_config_overlays_dry_run(tmp_path, snakemake_run, repo, overlay, jobs):
+    """The config files the README tells people to add to the demo pass the schema (and the
+    generators' own option checks) and plan their extra jobs."""
+    result = snakemake_run(tmp_path, "-n", "--configfile", str(repo / "config" / "config.yaml"),
+                           str(repo / "config" / overlay), timeout=300)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert jobs in out
