@@ -112,15 +112,34 @@ def test_a_training_job_sees_only_its_own_models_settings(demo):
 
 def test_command_line_models_apply_to_every_dataset(demo):
     assert semaug_config.models_for(demo, "ck_demo") == demo["datasets"]["ck_demo"]["models"]
-    assert semaug_config.prefer_command_line_models(demo, {"train": {"epochs": 1}}) == []
+    assert semaug_config.prefer_command_line_lists(demo, {"train": {"epochs": 1}}) == []
     assert demo["datasets"]["ck_demo"].get("models")  # no `models` on the command line: kept
     demo["models"] = ["cnn_lstm", "r2plus1d"]  # what Snakemake merged in from --config
     demo["datasets"]["mug_demo"]["models"] = ["resnet50"]
     command_line = {"models": ["cnn_lstm", "r2plus1d"],
                     "datasets": {"mug_demo": {"models": ["resnet50"]}}}
-    assert semaug_config.prefer_command_line_models(demo, command_line) == ["ck_demo"]
+    assert semaug_config.prefer_command_line_lists(demo, command_line) == ["datasets.ck_demo.models"]
     assert semaug_config.models_for(demo, "ck_demo") == ["cnn_lstm", "r2plus1d"]
     assert semaug_config.models_for(demo, "mug_demo") == ["resnet50"]  # named there too: kept
+
+
+def test_a_dataset_runs_its_own_scenarios(demo):
+    """ck_demo names its own scenarios (Monkey-Net on it only); mug_demo takes the top-level
+    list; the tables' columns are the union in first-seen order; --config scenarios=[...]
+    applies to every dataset, as --config models=[...] does."""
+    ck, mug = (semaug_config.scenarios_for(demo, ds) for ds in ("ck_demo", "mug_demo"))
+    assert "monkeynet" in ck and "monkeynet" not in mug
+    assert mug == demo["scenarios"] and set(mug) < set(ck)
+    assert semaug_config.all_scenarios(demo) == ck  # mug's are a subset, in the same order
+    demo["datasets"]["mug_demo"]["scenarios"] = ["original", "oversample", "median_blur"]
+    with pytest.raises(semaug_config.ConfigError, match=r"datasets\.mug_demo\.scenarios: .*median_blur"):
+        semaug_config.check_scenarios(demo)
+    demo["datasets"]["mug_demo"]["scenarios"] = ["original", "oversample"]
+    assert semaug_config.all_scenarios(demo) == ck
+    demo["scenarios"] = ["original", "classic"]
+    dropped = semaug_config.prefer_command_line_lists(demo, {"scenarios": ["original", "classic"]})
+    assert dropped == ["datasets.ck_demo.scenarios", "datasets.mug_demo.scenarios"]
+    assert all(semaug_config.scenarios_for(demo, ds) == ["original", "classic"] for ds in ("ck_demo", "mug_demo"))
 
 
 @pytest.mark.slow

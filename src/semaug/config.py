@@ -76,19 +76,37 @@ def models_for(config: dict[str, Any], ds: str) -> list[str]:
     return list(config["datasets"][ds].get("models") or config["models"])
 
 
-def prefer_command_line_models(config: dict[str, Any], command_line: Mapping[str, Any] | None
-                               ) -> list[str]:
-    """``--config models=[...]`` means those classifiers on every dataset: drop the datasets'
-    own ``models`` lists (from config files) so the top-level list applies to them; a
-    dataset's list given on the command line too is kept. Returns the datasets changed."""
-    if not command_line or "models" not in command_line:
+def scenarios_for(config: dict[str, Any], ds: str) -> list[str]:
+    """Scenarios run on dataset ``ds``: its own ``scenarios``, else the top-level list."""
+    return list(config["datasets"][ds].get("scenarios") or config["scenarios"])
+
+
+def all_scenarios(config: dict[str, Any]) -> list[str]:
+    """Every scenario some dataset runs, in first-seen order (the tables' column order)."""
+    return list(dict.fromkeys(sc for ds in config["datasets"] for sc in scenarios_for(config, ds)))
+
+
+# The top-level lists that a dataset's own list overrides (models_for, scenarios_for).
+PER_DATASET_LISTS = ("models", "scenarios")
+
+
+def prefer_command_line_lists(config: dict[str, Any], command_line: Mapping[str, Any] | None
+                              ) -> list[str]:
+    """``--config models=[...]`` (or ``scenarios=[...]``) means that list on every dataset: drop
+    the datasets' own lists of that key (from config files) so the top-level one applies to
+    them; a dataset's list given on the command line too is kept. Returns the
+    ``datasets.<name>.<key>`` entries dropped."""
+    if not command_line:
         return []
     given = command_line.get("datasets") or {}
     changed = []
-    for name, ds in (config.get("datasets") or {}).items():
-        if isinstance(ds, dict) and ds.get("models") and "models" not in (given.get(name) or {}):
-            del ds["models"]
-            changed.append(name)
+    for key in PER_DATASET_LISTS:
+        if key not in command_line:
+            continue
+        for name, ds in (config.get("datasets") or {}).items():
+            if isinstance(ds, dict) and ds.get(key) and key not in (given.get(name) or {}):
+                del ds[key]
+                changed.append(f"datasets.{name}.{key}")
     return changed
 
 
@@ -110,11 +128,15 @@ def check_scenarios(config: dict[str, Any]) -> None:
     from . import catalog
 
     known = catalog.scenarios()
-    for sc in config["scenarios"]:
-        try:
-            catalog.scenario(sc)
-        except KeyError as err:
-            raise ConfigError(f"scenarios: {err.args[0]}") from None
+    lists = {"scenarios": config["scenarios"]}
+    lists.update({f"datasets.{name}.scenarios": ds["scenarios"]
+                  for name, ds in config["datasets"].items() if ds.get("scenarios")})
+    for key, names in lists.items():
+        for sc in names:
+            try:
+                catalog.scenario(sc)
+            except KeyError as err:
+                raise ConfigError(f"{key}: {err.args[0]}") from None
     for name, block in (config.get("generators") or {}).items():
         if name not in known or not known[name].renders:
             rendering = [n for n, s in known.items() if s.renders]

@@ -27,7 +27,7 @@ rule accuracy_table:
         runtime=5,
     params:
         models={ds: models_for(ds) for ds in DATASETS},
-        scenarios=config["scenarios"],
+        scenarios=list(SCENARIOS),
         code=code("semaug.aggregate"),
     script:
         "../scripts/accuracy_table.py"
@@ -35,22 +35,19 @@ rule accuracy_table:
 
 rule confusion_figures:
     input:
-        metrics=lambda wc: train_metrics(wc.ds, model=wc.model),
+        metrics=lambda wc: train_metrics(wc.ds, model=wc.model, scenario=wc.scenario),
     output:
-        [
-            report(
-                results(layout.CONFUSION_FIGURE, scenario=sc),
-                caption="../report/confusion.rst",
-                category="Confusion matrices",
-                subcategory="{ds}",
-                labels={"model": "{model}", "scenario": sc},
-            )
-            for sc in config["scenarios"]
-        ],
+        report(
+            results(layout.CONFUSION_FIGURE),
+            caption="../report/confusion.rst",
+            category="Confusion matrices",
+            subcategory="{ds}",
+            labels={"model": "{model}", "scenario": "{scenario}"},
+        ),
     log:
-        logs("aggregate/confusion_{ds}_{model}"),
+        logs("aggregate/confusion_{ds}_{model}_{scenario}"),
     benchmark:
-        benchmarks("aggregate/confusion_{ds}_{model}")
+        benchmarks("aggregate/confusion_{ds}_{model}_{scenario}")
     localrule: True
     conda:
         "../../envs/semaug.yaml"
@@ -59,7 +56,6 @@ rule confusion_figures:
         mem_mb=1000,
         runtime=5,
     params:
-        scenarios=config["scenarios"],
         code=code("semaug.figures"),
     script:
         "../scripts/confusion_figures.py"

@@ -15,9 +15,10 @@ from semaug.provenance import code_version
 CONFIG_SCHEMA = os.path.normpath(
     os.path.join(workflow.current_basedir, "../schemas/config.schema.yaml")
 )
-# A dataset's own `models` list overrides the top-level one, except that `--config
-# models=[...]` on the command line is meant for every dataset (the demo's included).
-semaug_config.prefer_command_line_models(config, workflow.config_settings.config)
+# A dataset's own `models` and `scenarios` lists override the top-level ones, except that
+# `--config models=[...]` (or `scenarios=[...]`) on the command line is meant for every
+# dataset (the demo's included).
+semaug_config.prefer_command_line_lists(config, workflow.config_settings.config)
 try:
     validate(config, schema=CONFIG_SCHEMA)
 except WorkflowError as err:
@@ -32,7 +33,10 @@ except semaug_config.ConfigError as err:
 
 # envs/semaug.post-deploy.sh installs this checkout into the conda env of `--sdm conda`.
 os.environ.setdefault("SEMAUG_SRC", workflow.basedir)
-SCENARIOS = {name: catalog.scenario(name) for name in config["scenarios"]}
+# Every scenario some dataset runs (a dataset's own list, else the top-level one).
+SCENARIOS = {
+    name: catalog.scenario(name) for name in semaug_config.all_scenarios(config)
+}
 
 
 def _alternatives(names):
@@ -140,6 +144,11 @@ def models_for(ds):
     return semaug_config.models_for(config, ds)
 
 
+def scenarios_for(ds):
+    """Scenarios run on `ds`: its own `scenarios`, else the top-level list."""
+    return semaug_config.scenarios_for(config, ds)
+
+
 def train_dataset(ds):
     """What a training job needs of its dataset: the class order and the MobileNet head."""
     block = dataset(ds)
@@ -161,7 +170,7 @@ def train_metrics(ds, model=None, scenario=None, template=layout.TRAIN_METRICS):
         results(template, ds=ds, k=k, model=m, scenario=sc, s=s)
         for k in fold_ids()
         for m in ([model] if model else models_for(ds))
-        for sc in ([scenario] if scenario else config["scenarios"])
+        for sc in ([scenario] if scenario else scenarios_for(ds))
         for s in config["seeds"]
     ]
 
@@ -181,23 +190,25 @@ def all_class_counts():
     ]
 
 
-def rendering_scenarios():
-    """Configured scenarios that add rendered videos: their frames are shown in the report and
-    each gets a quality report (classic: identity and expression fidelity only)."""
-    return [name for name, sc in SCENARIOS.items() if sc.renders]
+def rendering_scenarios(ds=None):
+    """Configured scenarios (of `ds`, else of any dataset) that add rendered videos: their
+    frames are shown in the report and each gets a quality report (classic: identity and
+    expression fidelity only)."""
+    names = scenarios_for(ds) if ds else SCENARIOS
+    return [name for name in names if SCENARIOS[name].renders]
 
 
 def quality_reports(ds):
     return [
         results(layout.QUALITY, ds=ds, k=k, gen=gen)
         for k in fold_ids()
-        for gen in rendering_scenarios()
+        for gen in rendering_scenarios(ds)
     ]
 
 
 def manifests(ds, k):
     return [
-        results(layout.MANIFEST, ds=ds, k=k, scenario=sc) for sc in config["scenarios"]
+        results(layout.MANIFEST, ds=ds, k=k, scenario=sc) for sc in scenarios_for(ds)
     ]
 
 
@@ -269,12 +280,12 @@ def aggregate_outputs():
         outputs += [
             results(layout.CONFUSION_FIGURE, ds=ds, model=m, scenario=sc)
             for m in models_for(ds)
-            for sc in config["scenarios"]
+            for sc in scenarios_for(ds)
         ]
         outputs.append(results(layout.CLASS_DISTRIBUTION_FIGURE, ds=ds))
         outputs += [
             results(layout.SAMPLES_FIGURE, ds=ds, scenario=sc)
-            for sc in rendering_scenarios()
+            for sc in rendering_scenarios(ds)
         ]
     return outputs
 
@@ -287,8 +298,9 @@ def synthesis_outputs():
         for ds in DATASETS
         for k in fold_ids()
     ]
-    if rendering_scenarios():
-        outputs += [results(layout.QUALITY_TABLE, ds=ds) for ds in DATASETS]
+    outputs += [
+        results(layout.QUALITY_TABLE, ds=ds) for ds in DATASETS if rendering_scenarios(ds)
+    ]
     return outputs
 
 

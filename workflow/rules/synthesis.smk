@@ -113,7 +113,7 @@ rule class_counts:
         mem_mb=1000,
         runtime=5,
     params:
-        scenarios=config["scenarios"],
+        scenarios=lambda wc: scenarios_for(wc.ds),
         code=code("semaug.figures"),
     script:
         "../scripts/class_counts.py"
