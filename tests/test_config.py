@@ -155,6 +155,31 @@ def test_config_models_on_the_command_line_reach_the_demo_datasets(tmp_path, sna
     assert {d for d, _ in trained} == {"ck_demo", "mug_demo"}
 
 
+@pytest.mark.slow
+def test_the_demo_trains_monkeynet_on_ck_demo_only(tmp_path, snakemake_run, repo):
+    """ck_demo's own scenarios bring Monkey-Net's generator, synthesis and classifier jobs to
+    ck_demo only; `--config scenarios=[...]` on the command line replaces both datasets' lists."""
+    config = str(repo / "config" / "config.yaml")
+    result = snakemake_run(tmp_path, "-n", "--configfile", config, timeout=300)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    pattern = r"results/(\w+)/fold(\d+)/(\w+)/(\w+)/seed\d+/metrics\.json"
+    runs = set(re.findall(pattern, out))
+    assert {(d, k, m) for d, k, m, sc in runs if sc == "monkeynet"} == {
+        ("ck_demo", k, m) for k in "01" for m in ("cnn", "mobilenet")}
+    generators = set(re.findall(r"results/(\w+)/fold(\d)/generators/monkeynet/model\.pt", out))
+    assert generators == {("ck_demo", "0"), ("ck_demo", "1")}
+    assert "figures/confusion/ck_demo/cnn_monkeynet.png" in out
+    assert "figures/confusion/mug_demo/mobilenet_monkeynet.png" not in out
+
+    result = snakemake_run(tmp_path, "-n", "--configfile", config, "--config",
+                           "scenarios=[original,oversample]", timeout=300)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert {sc for *_, sc in re.findall(pattern, out)} == {"original", "oversample"}
+    assert "train_generator" not in out
+
+
 def test_gpu_resource_follows_the_device_nodes(tmp_path, demo):
     assert not gpu_visible(tmp_path, environ={})
     (tmp_path / "nvidia0").touch()
@@ -199,7 +224,7 @@ def test_schema_defaults_of_faces_dlib_are_the_backends_own(schema_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("overlay,jobs", [("demo_monkeynet.yaml", "train_generator"),
+@pytest.mark.parametrize("overlay,jobs", [("demo_monkeynet.yaml", "mug_demo/fold0/generators/monkeynet/model.pt"),
                                           ("demo_full.yaml", "resnet50")])
 def test_shipped_config_overlays_dry_run(tmp_path, snakemake_run, repo, overlay, jobs):
     """The config files the README tells people to add to the demo pass the schema (and the

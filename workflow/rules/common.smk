@@ -299,7 +299,9 @@ def synthesis_outputs():
         for k in fold_ids()
     ]
     outputs += [
-        results(layout.QUALITY_TABLE, ds=ds) for ds in DATASETS if rendering_scenarios(ds)
+        results(layout.QUALITY_TABLE, ds=ds)
+        for ds in DATASETS
+        if rendering_scenarios(ds)
     ]
     return outputs
 

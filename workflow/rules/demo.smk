@@ -9,6 +9,7 @@ rule render_demo:
         benchmarks("demo/{demo_root}")
     wildcard_constraints:
         demo_root=_alternatives(demo_by_root()),
+    priority: 20  # everything else waits on the data: prepare it before training anything
     conda:
         "../../envs/semaug.yaml"
     threads: 1

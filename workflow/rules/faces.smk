@@ -11,6 +11,7 @@ rule crop_faces:
         logs("faces/{ds}_shard{shard}"),
     benchmark:
         benchmarks("faces/{ds}_shard{shard}")
+    priority: 20  # everything else waits on the data: prepare it before training anything
     retries: 1
     conda:
         "../../envs/semaug.yaml"
@@ -38,6 +39,7 @@ rule faces_table:
         logs("faces/{ds}_table"),
     benchmark:
         benchmarks("faces/{ds}_table")
+    priority: 20
     localrule: True
     conda:
         "../../envs/semaug.yaml"

@@ -8,6 +8,7 @@ rule folds:
         logs("folds/{ds}"),
     benchmark:
         benchmarks("folds/{ds}")
+    priority: 20  # everything else waits on the data: prepare it before training anything
     localrule: True
     conda:
         "../../envs/semaug.yaml"

@@ -31,6 +31,8 @@ rule train_generator:
         benchmarks("generators/{ds}/fold{k}_{gen}")
     wildcard_constraints:
         gen=_alternatives(learned_generators()),
+    # the longest chain (generator -> videos -> a training job per model): start it first
+    priority: 20
     retries: 1
     conda:
         "../../envs/semaug.yaml"

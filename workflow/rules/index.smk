@@ -9,6 +9,7 @@ rule index:
         logs("index/{ds}"),
     benchmark:
         benchmarks("index/{ds}")
+    priority: 20  # everything else waits on the data: prepare it before training anything
     conda:
         "../../envs/semaug.yaml"
     threads: 1
