@@ -57,6 +57,22 @@ def test_the_catalog_owns_every_scenario_kind():
             assert issubclass(catalog.implementation(name), Generator), name
 
 
+def test_a_learned_generators_training_options_leave_out_the_synthesis_ones():
+    given = {"iterations": 7, "transfer": {"mode": "absolute"}, "inference_batch_size": 3}
+    resolved = catalog.resolve_options("monkeynet", given)
+    trained = catalog.training_options("monkeynet", given)
+    assert set(resolved) - set(trained) == {"transfer", "inference_batch_size", "threads"}
+    assert trained["iterations"] == 7 and trained == {k: resolved[k] for k in trained}
+    assert catalog.training_options("fomm", {})["first_order"] is True  # fixed options stay
+    bad = catalog.declare_generator("typo_gen", implementation="x:Y", learned=True, train="x:f",
+                                    options={"steps": 1}, synthesis_only=("step",))
+    try:
+        with pytest.raises(ValueError, match="synthesis_only names options it does not have: step"):
+            catalog.training_options("typo_gen", {})
+    finally:
+        catalog._REGISTERED.pop(bad.name)
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
 def test_workflow_scripts_are_one_library_call(script):
     """stderr to the log + one library call (arguments may be computed inline)."""

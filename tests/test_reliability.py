@@ -901,6 +901,26 @@ def test_kill_during_generator_training_then_the_rerun_completes(work):
 
 
 @pytest.mark.slow
+def test_synthesis_only_options_do_not_retrain_the_generator(work):
+    """After the generator has trained: a new transfer mode, inference batch or thread count
+    plans no train_generator job (they are not its params); a new iteration count does."""
+    target = f"{DS}/fold0/generators/monkeynet/model.pt"
+    if not (work / target).exists():  # run on its own
+        assert snakemake(work, target, generator=True).returncode == 0
+
+    def planned(extra: str) -> str:
+        (work / "extra.yaml").write_text("generators:\n  monkeynet:\n" + extra)
+        cmd = _command(work, "-n", target, generator=True) + [str(work / "extra.yaml")]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout + result.stderr
+
+    synthesis_only = "    transfer: {mode: absolute, adapt_scale: false}\n    inference_batch_size: 3\n    threads: 2\n"
+    assert "train_generator" not in planned(synthesis_only)
+    assert "train_generator" in planned("    iterations: 45\n")
+
+
+@pytest.mark.slow
 def test_a_damaged_face_clip_fails_the_training_job_with_one_line(work):
     """A face clip truncated behind the workflow's back: the training job that reads it fails,
     and its log's first error line names the clip and the fix (not numpy's zip traceback)."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pkgutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -48,6 +48,9 @@ class Scenario:
     train: str | None = None  # learned: "module:function" of the training entry point
     identity: str = "source"  # whose face a rendered video shows: "source" | "driver"
     repeats_plan: bool = False  # real: the plan's driver videos are added again (oversample)
+    # learned: options only synthesis (or the job's size) reads; the training job's params
+    # leave them out, so changing them re-renders without retraining
+    synthesis_only: tuple[str, ...] = ()
 
     @property
     def manifest_input(self) -> str | None:
@@ -85,8 +88,8 @@ C = TypeVar("C", bound=type)
 
 def register_generator(name: str, *, learned: bool = False, options: Any = None,
                        train: str | None = None, kind: str = GENERATOR, identity: str = "source",
-                       fixed_options: Mapping[str, Any] | None = None, description: str = ""
-                       ) -> Callable[[C], C]:
+                       fixed_options: Mapping[str, Any] | None = None, description: str = "",
+                       synthesis_only: Sequence[str] = ()) -> Callable[[C], C]:
     """Class decorator: make a :class:`semaug.generators.Generator` subclass the scenario
     ``name``. ``options``: its options (a dataclass type or a dict of defaults; None = none);
     ``train``: for a learned generator, ``"module:function"`` of its per-fold training."""
@@ -94,7 +97,8 @@ def register_generator(name: str, *, learned: bool = False, options: Any = None,
     def wrap(cls: C) -> C:
         declare_generator(name, implementation=cls, learned=learned, options=options, train=train,
                           kind=kind, identity=identity, fixed_options=fixed_options,
-                          description=description or (cls.__doc__ or "").strip().split("\n")[0])
+                          description=description or (cls.__doc__ or "").strip().split("\n")[0],
+                          synthesis_only=synthesis_only)
         cls.name = name  # type: ignore[attr-defined]
         return cls
 
@@ -104,7 +108,7 @@ def register_generator(name: str, *, learned: bool = False, options: Any = None,
 def declare_generator(name: str, *, implementation: Any, learned: bool = False,
                       options: Any = None, train: str | None = None, kind: str = GENERATOR,
                       identity: str = "source", fixed_options: Mapping[str, Any] | None = None,
-                      description: str = "") -> Scenario:
+                      description: str = "", synthesis_only: Sequence[str] = ()) -> Scenario:
     """Register a scenario whose class is imported only when it is built
     (``implementation="package.module:Class"``): for generators whose code needs torch at
     import time (a package of network modules)."""
@@ -116,7 +120,7 @@ def declare_generator(name: str, *, implementation: Any, learned: bool = False,
     if name in _BUILTIN:
         raise ValueError(f"{name!r} is a built-in scenario; choose another generator name")
     spec = Scenario(name, kind, description, learned, implementation, options,
-                    dict(fixed_options or {}), train, identity)
+                    dict(fixed_options or {}), train, identity, synthesis_only=tuple(synthesis_only))
     known = _REGISTERED.get(name)
     if known is not None and _qualname(known.implementation) != _qualname(implementation):
         raise ValueError(f"generator {name!r} is registered twice ({known.module} and "
@@ -194,6 +198,17 @@ def resolve_options(name: str, given: Mapping[str, Any] | None) -> dict[str, Any
     if hasattr(spec.options, "from_dict"):  # an options class that checks its own values
         spec.options.from_dict(resolved)
     return resolved
+
+
+def training_options(name: str, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """:func:`resolve_options` without the options only synthesis reads (the scenario's
+    ``synthesis_only``): what a learned generator's training job depends on."""
+    drop = set(scenario(name).synthesis_only)
+    resolved = resolve_options(name, given)
+    if drop - set(resolved):
+        raise ValueError(f"generator {name!r}: synthesis_only names options it does not have: "
+                         f"{', '.join(sorted(drop - set(resolved)))}")
+    return {k: v for k, v in resolved.items() if k not in drop}
 
 
 def _merge(base: dict[str, Any], update: Mapping[str, Any], path: str) -> dict[str, Any]:

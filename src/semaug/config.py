@@ -180,6 +180,14 @@ def train_runtime_minutes(settings: dict[str, Any]) -> int:
     return 20 + 2 * int(settings["epochs"])
 
 
+def generator_training_options(config: dict[str, Any], gen: str) -> dict[str, Any]:
+    """What the training job of learned generator ``gen`` depends on: its resolved options
+    without the synthesis-only ones (a new transfer mode re-renders, it does not retrain)."""
+    from . import catalog
+
+    return catalog.training_options(gen, (config.get("generators") or {}).get(gen))
+
+
 def generator_runtime_minutes(options: dict[str, Any]) -> int:
     """Cluster time limit of a generator training job: about 150 iterations a minute on a GPU."""
     return 30 + int(options["iterations"]) // 150

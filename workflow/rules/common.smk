@@ -220,6 +220,11 @@ def generator_options(gen):
     return semaug_config.generator_options(config, gen)
 
 
+def generator_training_options(gen):
+    """The options a generator's training job depends on (its `params`): no synthesis-only ones."""
+    return semaug_config.generator_training_options(config, gen)
+
+
 def generator_threads(wildcards):
     """CPU threads of a rendering job: a generator's `threads` option, else one."""
     return generator_options(wildcards.gen).get("threads", 1)

@@ -45,7 +45,7 @@ rule train_generator:
         )
         * attempt,
     params:
-        options=lambda wc: generator_options(wc.gen),
+        options=lambda wc: generator_training_options(wc.gen),
         code=lambda wc: generator_code(
             wc.gen, catalog.scenario(wc.gen).train.split(":")[0]
         ),

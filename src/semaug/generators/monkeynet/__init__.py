@@ -19,6 +19,8 @@ for _name, _cls, _fixed in (("monkeynet", "MonkeyNetGenerator", {}),
     declare_generator(
         _name, implementation=f"{_HERE}.animate:{_cls}", learned=True, options=MonkeyNetOptions,
         fixed_options=_fixed, train=f"{_HERE}.train:train_fold",
+        # read by the animator from the config (not from model.pt), or only size the job
+        synthesis_only=("transfer", "inference_batch_size", "threads"),
         description="learned keypoint-driven generator (Monkey-Net recipe)" if not _fixed else
         "first-order motion model (Monkey-Net + local affine Jacobians)",
     )
