@@ -226,7 +226,7 @@ def generator_training_options(gen):
 
 
 def generator_threads(wildcards):
-    """CPU threads of a rendering job: a generator's `threads` option, else one."""
+    """CPU threads of a generator's training or rendering job: its `threads` option, else one."""
     return generator_options(wildcards.gen).get("threads", 1)
 
 

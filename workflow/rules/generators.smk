@@ -36,7 +36,7 @@ rule train_generator:
     retries: 1
     conda:
         "../../envs/semaug.yaml"
-    threads: lambda wc: generator_options(wc.gen).get("threads", 1)
+    threads: generator_threads
     resources:
         gpu=1,
         mem_mb=lambda wc, attempt: 6000 * attempt,
