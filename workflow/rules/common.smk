@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from semaug import catalog, layout
+from semaug.allocator import allocator_defaults
 from semaug import config as semaug_config
 from semaug.models import available_models  # lists model files; imports no torch
 from semaug.provenance import code_version
@@ -33,6 +34,9 @@ except semaug_config.ConfigError as err:
 
 # envs/semaug.post-deploy.sh installs this checkout into the conda env of `--sdm conda`.
 os.environ.setdefault("SEMAUG_SRC", workflow.basedir)
+# Jobs inherit this environment: glibc keeps freed tensor memory instead of returning it to
+# the kernel every training step (semaug.allocator).
+os.environ.update(allocator_defaults(os.environ))
 # Every scenario some dataset runs (a dataset's own list, else the top-level one).
 SCENARIOS = {
     name: catalog.scenario(name) for name in semaug_config.all_scenarios(config)
