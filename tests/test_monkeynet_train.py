@@ -175,11 +175,13 @@ def test_trained_model_animates_as_the_registered_generator(trained, toy_folds) 
         build_generator("monkeynet", {"vgg": 1}, checkpoint=str(result.model_path), device="cpu")
 
 
-@pytest.mark.parametrize("source,spline", [("landmarks", 0.0), ("mixed", 0.0), ("learned", 10.0)])
-def test_landmark_driven_model_trains_and_animates(toy_folds, tmp_path, source, spline) -> None:
+@pytest.mark.parametrize("source,spline,mouth", [("landmarks", 0.0, False), ("mixed", 0.0, False),
+                                                ("learned", 10.0, False), ("landmarks", 10.0, True)])
+def test_landmark_driven_model_trains_and_animates(toy_folds, tmp_path, source, spline, mouth) -> None:
     torch.set_num_threads(1)
     opts = {**TINY, "iterations": 6, "log_every": 3, "keypoint_source": source, "sample_every": 0,
-            "dense_motion": {**TINY["dense_motion"], "landmark_spline": spline}}
+            "dense_motion": {**TINY["dense_motion"], "landmark_spline": spline},
+            "generator": {**TINY.get("generator", {}), "mouth_mask": mouth}}
     result = train_fold(toy_folds, 2, tmp_path / source, opts, name="monkeynet")
     state = torch.load(result.model_path, weights_only=True)
     assert (state["kp_detector"] is None) == (source == "landmarks")

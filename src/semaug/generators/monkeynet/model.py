@@ -17,6 +17,7 @@ from .dense_motion import DenseMotionNetwork
 from .discriminator import MultiScaleDiscriminator
 from .generator import OcclusionAwareGenerator
 from .keypoint_detector import KeypointDetector, concat_keypoints, landmark_keypoints
+from .mouth import mouth_masks
 from .options import MonkeyNetOptions
 from .spline import pair_spline_flows
 from .util import coordinate_grid, downsample, warp
@@ -140,7 +141,8 @@ class MonkeyNet(nn.Module):
                                    scale=kd.scale, kp_variance=dm.kp_variance, occlusion=dm.occlusion,
                                    mask_prior=dm.mask_prior, landmark_spline=dm.landmark_spline)
         self.generator = OcclusionAwareGenerator(dense, g.block_expansion, g.max_features, g.down_blocks,
-                                                 g.res_blocks, opts.norm, warped_skip=g.warped_skip)
+                                                 g.res_blocks, opts.norm, warped_skip=g.warped_skip,
+                                                 mouth_mask=g.mouth_mask)
         w = opts.loss_weights
         self.discriminator = None
         if w.gan > 0 or w.feature_matching > 0:
@@ -177,15 +179,25 @@ class MonkeyNet(nn.Module):
                              "(set it to 0 for videos without landmarks)")
         return pair_spline_flows(landmarks_source, landmarks_driving, self.motion_size(source.shape[2:]))
 
+    def mouth_maps(self, frame: torch.Tensor, landmarks: torch.Tensor | None) -> torch.Tensor | None:
+        """Inner-lip masks [B, 1, H, W] of the frames to render from their landmarks [B, 68, 2] in
+        [-1, 1] coordinates; None when the generator has no mouth mask."""
+        if not self.generator.mouth_mask:
+            return None
+        if landmarks is None:
+            raise ValueError("generator.mouth_mask needs the frames' landmarks; none were given "
+                             "(set it to false for videos without landmarks)")
+        return mouth_masks(landmarks, tuple(frame.shape[2:]))
+
     def motion_size(self, size: tuple[int, int] | torch.Size) -> tuple[int, int]:
         """(h, w) of the dense motion grid for frames of ``size`` = (H, W)."""
         scale = self.generator.dense_motion.scale
         return int(size[0] * scale), int(size[1] * scale)
 
     def animate(self, source: torch.Tensor, kp_source: dict[str, torch.Tensor],
-                kp_driving: dict[str, torch.Tensor], spline: torch.Tensor | None = None
-                ) -> dict[str, torch.Tensor]:
-        return self.generator(source, kp_source, kp_driving, spline)
+                kp_driving: dict[str, torch.Tensor], spline: torch.Tensor | None = None,
+                mouth: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        return self.generator(source, kp_source, kp_driving, spline, mouth)
 
     def generator_losses(self, source: torch.Tensor, driving: torch.Tensor,
                          rng: torch.Generator | None = None, landmarks_source: torch.Tensor | None = None,
@@ -200,7 +212,8 @@ class MonkeyNet(nn.Module):
         kp_source, _ = self.keypoints(source, landmarks_source)
         kp_driving, learned_driving = self.keypoints(driving, landmarks_driving)
         spline = self.spline_maps(source, landmarks_source, landmarks_driving)
-        out = self.generator(source, kp_source, kp_driving, spline)
+        out = self.generator(source, kp_source, kp_driving, spline,
+                             self.mouth_maps(driving, landmarks_driving))
         out["kp_source"], out["kp_driving"] = kp_source, kp_driving
         rec = pyramid_losses(out["prediction"], driving, self.opts.pyramid_scales)
         losses = {name: getattr(w, name) * value for name, value in rec.items() if getattr(w, name) > 0}

@@ -90,6 +90,11 @@ class GeneratorOptions:
     res_blocks: int = opt(2, "residual blocks after the warp (FOMM: 6)", minimum=0)
     warped_skip: bool = opt(True, "Monkey-Net's full-resolution skip: the flow-warped source, "
                                   "blended in by a learned gate")
+    mouth_mask: bool = opt(False, "the last layer also sees the inner-lip polygon of the frame to render "
+                                  "(its landmarks in training, the transfer targets at synthesis), so "
+                                  "that it learns to paint the mouth interior a warp cannot bring where "
+                                  "the driver's mouth opens wider than the source's (landmark_warp's "
+                                  "mouth_fill, learned). Needs landmarks")
 
 
 @dataclass
@@ -243,9 +248,9 @@ class MonkeyNetOptions:
 
     @property
     def needs_landmarks(self) -> bool:
-        """Whether training and synthesis need the frames' landmarks (landmark keypoints or the
-        landmark spline)."""
-        return self.uses_landmarks or self.dense_motion.landmark_spline > 0
+        """Whether training and synthesis need the frames' landmarks (landmark keypoints, the
+        landmark spline or the mouth mask)."""
+        return self.uses_landmarks or self.dense_motion.landmark_spline > 0 or self.generator.mouth_mask
 
     @property
     def landmark_users(self) -> str:
@@ -253,6 +258,8 @@ class MonkeyNetOptions:
         users = [f"keypoint_source {self.keypoint_source!r}"] if self.uses_landmarks else []
         if self.dense_motion.landmark_spline > 0:
             users.append("dense_motion.landmark_spline")
+        if self.generator.mouth_mask:
+            users.append("generator.mouth_mask")
         return " and ".join(users)
 
     @property
