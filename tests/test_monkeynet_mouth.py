@@ -48,15 +48,15 @@ def test_the_generator_sees_the_mask_and_needs_it() -> None:
     kp_s, _ = net.keypoints(x, lm_s)
     kp_d, _ = net.keypoints(x, lm_d)
     with torch.no_grad():
-        closed = net.animate(x, kp_s, kp_d, mouth=net.mouth_maps(x, lm_s))["prediction"]
-        opened = net.animate(x, kp_s, kp_d, mouth=net.mouth_maps(x, lm_d))["prediction"]
+        closed = net.animate(x, kp_s, kp_d, mouth=net.mouth_maps(lm_s, x.shape[2:]))["prediction"]
+        opened = net.animate(x, kp_s, kp_d, mouth=net.mouth_maps(lm_d, x.shape[2:]))["prediction"]
     changed = (opened - closed).abs().sum(1)[0] > 1e-6  # [H, W]
-    inside = net.mouth_maps(x, lm_d)[0, 0] > 0
+    inside = net.mouth_maps(lm_d, x.shape[2:])[0, 0] > 0
     assert changed.any() and changed[inside].float().mean() > changed[~inside].float().mean()
     with pytest.raises(ValueError, match="mouth_mask needs the inner-lip masks"):
         net.animate(x, kp_s, kp_d)
     with pytest.raises(ValueError, match="mouth_mask needs the frames' landmarks"):
-        net.mouth_maps(x, None)
+        net.mouth_maps(None, x.shape[2:])
 
 
 def test_training_takes_the_driving_frames_mask_and_synthesis_the_transfer_targets() -> None:
@@ -71,7 +71,7 @@ def test_training_takes_the_driving_frames_mask_and_synthesis_the_transfer_targe
     driving = rng.integers(0, 256, (3, SIZE, SIZE, 3), dtype=np.uint8)
     pairs = [(src, driving)]
     out, plans = anim.animate_many(pairs, [(face(), np.stack([face(), face(0.04), face(0.08)]))])
-    masks = anim.mouth_maps(pairs, plans)
+    masks = net.mouth_maps(anim.mouth_targets(pairs, plans), (SIZE, SIZE))
     assert out[0].shape == (3, SIZE, SIZE, 3) and masks.shape == (3, 1, SIZE, SIZE)
     areas = masks.sum((1, 2, 3))
     assert areas[0] < areas[1] < areas[2]  # the source's mouth, then the driver's opening one

@@ -245,14 +245,16 @@ class MonkeyNetAnimator:
         owner = torch.repeat_interleave(torch.arange(len(pairs)), torch.tensor(lengths))  # [sum T]
         src_t = self._input(sources)  # [P, 3, S, S]
         spline = self.spline_maps(pairs, landmarks, plans)
-        mouth = self.mouth_maps(pairs, plans)
+        mouth_targets = self.mouth_targets(pairs, plans)
         out = np.empty((len(driving), self.size, self.size, 3), np.uint8)
         for i in range(0, len(driving), self.batch_size):
             idx = owner[i:i + self.batch_size]
+            mouth = (None if mouth_targets is None else
+                     self.model.mouth_maps(mouth_targets[i:i + self.batch_size], (self.size, self.size)))
             pred = self.model.animate(src_t[idx], {k: v[idx] for k, v in kp_src.items()},
                                       {k: v[i:i + self.batch_size] for k, v in kp_new.items()},
                                       None if spline is None else spline[i:i + self.batch_size],
-                                      None if mouth is None else mouth[i:i + self.batch_size])["prediction"]
+                                      mouth)["prediction"]
             out[i:i + len(idx)] = (pred.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
         result, start = [], 0
         for (src, _), n in zip(pairs, lengths):
@@ -276,16 +278,16 @@ class MonkeyNetAnimator:
             maps.append(spline_flows(source, target, size))
         return torch.cat(maps).to(self.device)
 
-    def mouth_maps(self, pairs: list[tuple[np.ndarray, np.ndarray]], plans: list[PairPlan]
-                   ) -> torch.Tensor | None:
-        """Inner-lip masks of every frame to render, [sum T, 1, S, S], from each pair's transfer
-        targets; None when the generator has no mouth mask."""
+    def mouth_targets(self, pairs: list[tuple[np.ndarray, np.ndarray]], plans: list[PairPlan]
+                      ) -> torch.Tensor | None:
+        """The landmarks [sum T, 68, 2] ([-1, 1] coordinates) whose inner lips make the mouth masks
+        of the frames to render: each pair's transfer targets; None when the generator has no
+        mouth mask. The masks themselves are drawn per batch (a [HW x edges] test per frame)."""
         if not self.model.generator.mouth_mask:
             return None
         targets = [torch.from_numpy(normalise_landmarks(plan.target_landmarks, src.shape[:2]))
                    for (src, _), plan in zip(pairs, plans)]
-        return self.model.mouth_maps(torch.zeros(1, 1, self.size, self.size),
-                                     torch.cat(targets).to(self.device))
+        return torch.cat(targets).to(self.device)
 
     def _resize_np(self, frame: np.ndarray) -> np.ndarray:
         return _resize_uint8(frame[None], (self.size, self.size))[0]

@@ -179,15 +179,16 @@ class MonkeyNet(nn.Module):
                              "(set it to 0 for videos without landmarks)")
         return pair_spline_flows(landmarks_source, landmarks_driving, self.motion_size(source.shape[2:]))
 
-    def mouth_maps(self, frame: torch.Tensor, landmarks: torch.Tensor | None) -> torch.Tensor | None:
-        """Inner-lip masks [B, 1, H, W] of the frames to render from their landmarks [B, 68, 2] in
-        [-1, 1] coordinates; None when the generator has no mouth mask."""
+    def mouth_maps(self, landmarks: torch.Tensor | None, size: tuple[int, int] | torch.Size
+                   ) -> torch.Tensor | None:
+        """Inner-lip masks [B, 1, H, W] of the frames to render, of ``size`` = (H, W), from their
+        landmarks [B, 68, 2] in [-1, 1] coordinates; None when the generator has no mouth mask."""
         if not self.generator.mouth_mask:
             return None
         if landmarks is None:
             raise ValueError("generator.mouth_mask needs the frames' landmarks; none were given "
                              "(set it to false for videos without landmarks)")
-        return mouth_masks(landmarks, tuple(frame.shape[2:]))
+        return mouth_masks(landmarks, tuple(size))
 
     def motion_size(self, size: tuple[int, int] | torch.Size) -> tuple[int, int]:
         """(h, w) of the dense motion grid for frames of ``size`` = (H, W)."""
@@ -213,7 +214,7 @@ class MonkeyNet(nn.Module):
         kp_driving, learned_driving = self.keypoints(driving, landmarks_driving)
         spline = self.spline_maps(source, landmarks_source, landmarks_driving)
         out = self.generator(source, kp_source, kp_driving, spline,
-                             self.mouth_maps(driving, landmarks_driving))
+                             self.mouth_maps(landmarks_driving, driving.shape[2:]))
         out["kp_source"], out["kp_driving"] = kp_source, kp_driving
         rec = pyramid_losses(out["prediction"], driving, self.opts.pyramid_scales)
         losses = {name: getattr(w, name) * value for name, value in rec.items() if getattr(w, name) > 0}

@@ -269,7 +269,7 @@ def write_samples(model: MonkeyNet, batch: tuple, out_dir: Path, iteration: int,
         kp_s, _ = model.keypoints(source, lm_source)
         kp_d, _ = model.keypoints(driving, lm_driving)
         out = model.animate(source, kp_s, kp_d, model.spline_maps(source, lm_source, lm_driving),
-                            model.mouth_maps(driving, lm_driving))
+                            model.mouth_maps(lm_driving, driving.shape[2:]))
     finally:
         model.train(was_training)
     n_learned = model.opts.keypoints if model.opts.uses_learned else 0
