@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from semaug.clip import load_clip
+from semaug.clip import Clip, load_clip
 from semaug import catalog
 from semaug.folds import LeakageError
 from semaug.generators import build_generator, transfer_landmarks
@@ -169,6 +169,15 @@ def test_trained_model_animates_as_the_registered_generator(trained, toy_folds) 
     other = np.abs(driving.frames[0].astype(float) - source.frames[0]).mean()
     assert err0 < 0.5 * other
     assert clips[0].meta["generator"] == "monkeynet"
+    # Reconstruction (self-reenactment) keeps a driver's head motion, which transfer registers out.
+    shifts = np.linspace(0, 4, driving.n_frames, dtype=np.float32)[:, None, None]
+    moving = Clip(frames=driving.frames, landmarks=driving.landmarks + shifts)
+    rebuilt = gen.reconstruct_batch([moving])[0]
+    np.testing.assert_allclose(rebuilt.landmarks, moving.landmarks, atol=1e-3)
+    registered = gen.animate_batch([(moving, moving)])[0]
+    np.testing.assert_allclose(registered.landmarks,
+                               transfer_landmarks(moving.landmarks[0], moving.landmarks, RIGID_POINTS), atol=1e-4)
+    assert np.abs(registered.landmarks[-1] - rebuilt.landmarks[-1]).mean() > 2.0
     with pytest.raises(ValueError, match="first_order"):
         build_generator("fomm", {}, checkpoint=str(result.model_path), device="cpu")
     with pytest.raises(ValueError, match="unknown option"):

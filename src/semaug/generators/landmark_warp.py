@@ -203,10 +203,11 @@ def moving_box(weight: torch.Tensor, size: tuple[int, int]) -> tuple[slice, slic
 class LandmarkWarp(Generator):
     """Relative landmark motion + thin-plate-spline warp of the source frame (no training)."""
 
-    def targets(self, source: Clip, driving: Clip) -> np.ndarray:
-        """Target landmarks float32 [T,68,2] for animating ``source`` with ``driving``."""
+    def targets(self, source: Clip, driving: Clip, register: bool = True) -> np.ndarray:
+        """Target landmarks float32 [T,68,2] for animating ``source`` with ``driving``
+        (``register=False``: the driver's head motion is transferred too)."""
         target = transfer_landmarks(source.landmarks[0], driving.landmarks,
-                                    tuple(self.options["stable_points"]))
+                                    tuple(self.options["stable_points"]), register=register)
         return keep_order(target, self.options["min_gap"], source.landmarks[0])
 
     def animate(self, source: Clip, driving: Clip) -> Clip:
@@ -214,16 +215,22 @@ class LandmarkWarp(Generator):
 
     def animate_batch(self, pairs: list[tuple[Clip, Clip]],
                       seeds: Sequence[int] | None = None) -> list[Clip]:
+        return self._render(pairs, register=True)
+
+    def reconstruct_batch(self, clips: list[Clip]) -> list[Clip]:
+        return self._render([(c, c) for c in clips], register=False)
+
+    def _render(self, pairs: list[tuple[Clip, Clip]], register: bool) -> list[Clip]:
         import torch
 
         if not pairs:
             return []
         sizes = {src.size for src, _ in pairs}
         if len(sizes) > 1:  # one tensor per batch: split by source size
-            return [self.animate_batch([p])[0] for p in pairs]
+            return [self._render([p], register)[0] for p in pairs]
         h, w = sizes.pop()
         dev = torch.device(self.device)
-        targets = [self.targets(src, drv) for src, drv in pairs]
+        targets = [self.targets(src, drv, register) for src, drv in pairs]
         lengths = [len(t) for t in targets]
         frames = np.empty((sum(lengths), h, w, 3), np.uint8)
         starts = np.concatenate([[0], np.cumsum(lengths)])

@@ -45,6 +45,14 @@ class Generator(abc.ABC):
         generators that draw random numbers); override to batch on the device."""
         return [self.animate(src, drv) for src, drv in pairs]
 
+    def reconstruct_batch(self, clips: list[Clip]) -> list[Clip]:
+        """FOMM's video reconstruction: each clip re-rendered from its own frame 0 with its own
+        motion, all of it. The self-reenactment measures use it. A generator that registers
+        the driver's head motion out for cross-identity transfer (monkeynet, landmark_warp)
+        overrides this to keep it: source and driver are one face, so nothing needs removing,
+        and the real frames it is scored against moved their heads."""
+        return self.animate_batch([(c, c) for c in clips])
+
 
 def build_generator(name: str, options: Mapping[str, Any] | None = None, *,
                     checkpoint: str | None = None, device: str = "auto") -> Generator:

@@ -1,7 +1,9 @@
 """Synthetic-video quality, as the motion-transfer papers measure it, and expression fidelity.
 
 Self-reenactment (generators only): for each held-out (test) video, source = its first
-(neutral) frame, driver = the video itself; the output is compared with the real frames t >= 1.
+(neutral) frame, driver = the video itself, its whole motion transferred (FOMM's video
+reconstruction, ``Generator.reconstruct_batch``); the output is compared with the real frames
+t >= 1.
 `classic` has no source input (it transforms the driver video itself), so self-reenactment
 does not apply to it; its cross-identity and expression measures do (they read videos.csv).
 
@@ -49,9 +51,11 @@ DEFINITIONS = {
                   "predictor on the crop upscaled to 256 px) when installed and it finds a face "
                   "in >= 50% of the real test crops, else ridge_regressor (this fold's ridge "
                   "regressor, trained on its training frames); `why` says which and why",
-    "frames": "self-reenactment of test videos: source = frame 0, driver = the same video; "
-              "scores over frames t >= 1 (landmark scores on up to measure_frames of them, "
-              "spread evenly)",
+    "frames": "self-reenactment of test videos (FOMM's video reconstruction): source = frame "
+              "0, driver = the same video, its whole motion transferred (the rigid registration "
+              "that cross-identity synthesis applies to remove the driver's head motion is off: "
+              "one face, and the real frames moved their heads); scores over frames t >= 1 "
+              "(landmark scores on up to measure_frames of them, spread evenly)",
     "l1": "mean absolute difference on [0,1] pixels, all channels, all frames t >= 1",
     "landmark_error": "mean Euclidean distance (crop pixels) between the instrument's landmarks on "
                       "the generated frame and the real frame's dataset landmarks",
@@ -60,8 +64,9 @@ DEFINITIONS = {
            "both have a face",
     "akd_registered": "AKD after a similarity alignment of each generated frame's landmarks onto "
                       "the real frame's on the rigid points (eye corners, nasion): the expression "
-                      "error without head motion and crop framing, which the generators register "
-                      "out of the driver (their `register` option)",
+                      "error without head motion and crop framing (what cross-identity synthesis "
+                      "transfers: the generators register the head motion out of a driver, their "
+                      "`register` option)",
     "mkr": "missing keypoint rate (dlib only): share of frames where the detector finds a face "
            "in the real frame but not in the generated one",
     "aed": "average Euclidean distance (FOMM) between dlib face-recognition ResNet embeddings "
@@ -122,7 +127,7 @@ def self_reenactment(generator: Generator, clips: list[Clip],
     floor, target_err, weights = [], [], []
     for start in range(0, len(clips), batch_size):
         chunk = clips[start:start + batch_size]
-        outs = generator.animate_batch([(c, c) for c in chunk])
+        outs = generator.reconstruct_batch(chunk)
         for real, out in zip(chunk, outs):
             idx = spread(real.n_frames, measure_frames)
             real_m = instrument.measure(real.frames[idx])

@@ -17,7 +17,7 @@ landmark spline (dense_motion.landmark_spline), which warps the source's 68 land
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -337,17 +337,29 @@ class MonkeyNetGenerator(Generator):
                              f"it is not a {self.name!r} model")
         self.animator = MonkeyNetAnimator(model, self.device, batch_size=opts.inference_batch_size,
                                           transfer=opts.transfer)
+        # Reconstruction keeps the driver's head motion (see Generator.reconstruct_batch): with
+        # source = frame 0 of the driving clip, relative motion from frame 0 without the rigid
+        # registration is the driver's own keypoints.
+        self.reconstructor = MonkeyNetAnimator(
+            model, self.device, batch_size=opts.inference_batch_size,
+            transfer=replace(opts.transfer, mode="relative", driver_frame="first", register=False))
 
     def animate(self, source: Clip, driving: Clip) -> Clip:
         return self.animate_batch([(source, driving)])[0]
 
     def animate_batch(self, pairs: list[tuple[Clip, Clip]],
                       seeds: Sequence[int] | None = None) -> list[Clip]:
-        frames, plans = self.animator.animate_many(
+        return self._render(self.animator, pairs)
+
+    def reconstruct_batch(self, clips: list[Clip]) -> list[Clip]:
+        return self._render(self.reconstructor, [(c, c) for c in clips])
+
+    def _render(self, animator: MonkeyNetAnimator, pairs: list[tuple[Clip, Clip]]) -> list[Clip]:
+        frames, plans = animator.animate_many(
             [(src.frames[0], drv.frames) for src, drv in pairs],
             [(src.landmarks[0], drv.landmarks) for src, drv in pairs])
         clips = []
-        t = self.animator.transfer
+        t = animator.transfer
         for (src, drv), out, plan in zip(pairs, frames, plans):
             meta = {"generator": self.name, "source": src.meta.get("video_id"),
                     "driver": drv.meta.get("video_id"), "transfer": t.mode,
