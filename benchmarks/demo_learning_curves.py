@@ -2,8 +2,8 @@
 fold's video-level normalized accuracy, with the job's wall time.
 
 It does what `semaug.training.train_job` does (same model, data, loop, settings via
-`TrainConfig.from_config`), plus one evaluation of the test fold after every epoch, so that
-the epoch budget in config/config.yaml's `train.by_model` can be read off a curve. The
+`semaug.config.train_settings`), plus one evaluation of the test fold after every epoch, so that
+the epoch budget in config/config.yaml's `train.by_model` (or a dataset's `train`) can be read off a curve. The
 evaluation time is measured apart and left out of "train s".
 
     PYTHONPATH=src python benchmarks/demo_learning_curves.py --ds ck_demo --model mobilenet \\
@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 import yaml
 
+from semaug.config import train_settings
 from semaug.metrics import class_order
 from semaug.training import TrainConfig, fit, predict
 from semaug.training.loop import (
@@ -46,11 +47,9 @@ def main() -> None:
 
     t_job = time.perf_counter()
     config = yaml.safe_load(open(args.config))
-    train_block = dict(config["train"])
-    by_model = dict(train_block.get("by_model") or {})
-    by_model[args.model] = {**by_model.get(args.model, {}), **parse_settings(args.set)}
-    train_block["by_model"] = by_model
-    cfg = TrainConfig.from_config(train_block, args.model)
+    # the job's own settings (train block, by_model, the dataset's train block), then --set
+    cfg = TrainConfig.from_config({**train_settings(config, args.model, args.ds),
+                                   **parse_settings(args.set)})
     torch.set_num_threads(1)
     dataset = config["datasets"][args.ds]
     dtypes = {"video_id": str, "subject": str, "label": str}

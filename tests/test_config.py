@@ -110,6 +110,24 @@ def test_a_training_job_sees_only_its_own_models_settings(demo):
     assert semaug_config.train_runtime_minutes({"epochs": 50}) == 120
 
 
+def test_a_datasets_own_training_settings_apply_to_it_alone(demo, schema_path):
+    """datasets.<ds>.train overrides the top-level block and its by_model for that dataset;
+    its own by_model comes last."""
+    top = semaug_config.train_settings(demo, "mobilenet")
+    assert semaug_config.train_settings(demo, "mobilenet", "ck_demo") == top  # none of its own
+    demo["datasets"]["mug_demo"]["train"] = {"epochs": 7, "lr": 0.5,
+                                             "by_model": {"mobilenet": {"epochs": 25}}}
+    validate(demo, schema=schema_path)
+    mug = semaug_config.train_settings(demo, "mobilenet", "mug_demo")
+    assert mug == {**top, "epochs": 25, "lr": 0.5}  # dataset over by_model, its by_model last
+    assert semaug_config.train_settings(demo, "cnn", "mug_demo")["epochs"] == 7
+    assert semaug_config.train_settings(demo, "mobilenet", "ck_demo") == top
+    for bad in ({"threads": 2}, {"by_model": {"mobilenet": {"epoch": 3}}}):
+        demo["datasets"]["mug_demo"]["train"] = bad  # job sizing stays global; typos stop
+        with pytest.raises(WorkflowError):
+            validate(copy.deepcopy(demo), schema=schema_path)
+
+
 def test_command_line_models_apply_to_every_dataset(demo):
     assert semaug_config.models_for(demo, "ck_demo") == demo["datasets"]["ck_demo"]["models"]
     assert semaug_config.prefer_command_line_lists(demo, {"train": {"epochs": 1}}) == []

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
+from semaug.config import train_settings
 from semaug.training import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,7 +27,7 @@ def test_schema_default_epochs_is_the_studys_50():
 def test_a_config_without_train_block_trains_as_the_study():
     config = {"datasets": {"mine": {"format": "folder", "root": "/data/videos"}}}
     validate(config, schema=SCHEMA)
-    cfg = TrainConfig.from_config(config["train"], "mobilenet")
+    cfg = TrainConfig.from_config(train_settings(config, "mobilenet", "mine"))
     assert (cfg.epochs, cfg.batch_size, cfg.frames, cfg.image_size, cfg.pretrained) == (
         50, 32, "all", 224, "imagenet")
 
@@ -43,7 +44,7 @@ def test_the_demo_sets_its_small_sizes_itself():
         assert key in demo["train"], key
     config = copy.deepcopy(demo)
     validate(config, schema=SCHEMA)
-    assert TrainConfig.from_config(config["train"], "cnn").epochs < 50
+    assert TrainConfig.from_config(train_settings(config, "cnn", "ck_demo")).epochs < 50
 
 
 def test_settings_are_logged_at_job_start(tmp_path, caplog):

@@ -15,6 +15,7 @@ from semaug.training import (
     train_job,
 )
 from semaug.training.data import clip_indices
+from semaug.config import train_settings
 
 torch.set_num_threads(1)
 CLASSES = ["anger", "disgust", "fear"]
@@ -230,10 +231,11 @@ def test_clip_indices_keep_first_and_last_and_spread_the_rest():
 def test_clip_frames_must_include_first_and_last():
     with pytest.raises(ValueError, match="clip_frames must be an integer >= 2"):
         TrainConfig.from_config({"clip_frames": 1})
-    cfg = TrainConfig.from_config({"clip_frames": 8, "by_model": {"cnn_lstm": {"clip_frames": 4,
-                                                                               "lstm_hidden": 32}}},
-                                  "cnn_lstm")
+    train = {"clip_frames": 8, "by_model": {"cnn_lstm": {"clip_frames": 4, "lstm_hidden": 32}}}
+    cfg = TrainConfig.from_config(train_settings({"train": train}, "cnn_lstm"))
     assert (cfg.clip_frames, cfg.lstm_hidden, cfg.lstm_backbone) == (4, 32, "cnn")
+    with pytest.raises(ValueError, match="resolve by_model"):  # a raw block would drop them
+        TrainConfig.from_config(train)
 
 
 def test_clips_loaded_once_one_sample_per_video(tiny):
@@ -415,9 +417,9 @@ def test_schema_train_keys_for_clip_models_match_train_config():
     default = TrainConfig()
     for key in ("clip_frames", "lstm_hidden", "lstm_backbone"):
         assert block[key] == getattr(default, key), key
-    cfg = TrainConfig.from_config(block, "cnn_lstm")
+    cfg = TrainConfig.from_config(train_settings({"train": block}, "cnn_lstm"))
     assert (cfg.clip_frames, cfg.lstm_hidden) == (4, 64)
-    assert TrainConfig.from_config(block, "r2plus1d").image_size == 112
+    assert TrainConfig.from_config(train_settings({"train": block}, "r2plus1d")).image_size == 112
     with pytest.raises(WorkflowError):
         with_train({"by_model": {"cnn_lstm": {"lstm_backbone": "vgg"}}})
     with pytest.raises(WorkflowError):

@@ -173,6 +173,21 @@ def test_one_models_settings_rerun_that_models_jobs_only(clone):
     assert trained == {"pooled_linear"}, trained
 
 
+def test_a_datasets_own_training_settings_rerun_its_jobs_of_that_model_only(clone):
+    # pooled_linear's image size is set to the value it already has: no change, no rerun
+    config = (clone / "tiny.yaml").read_text().replace(
+        "    classes: [anger, happy, surprise]\n",
+        "    classes: [anger, happy, surprise]\n"
+        "    train: {image_size: 16, by_model: {cnn: {epochs: 2}}}\n")
+    (clone / "own.yaml").write_text(config)
+    planned = planned_jobs(clone, config="own.yaml")
+    assert planned.get("train") == 2 * 5 and not set(planned) & DATA_PREPARATION, planned
+    listed = snakemake(clone, "-n", config="own.yaml")
+    trained = set(re.findall(r"results/ck_tiny/fold\d/(\w+)/\w+/seed0/model\.pt",
+                             listed.stdout + listed.stderr))
+    assert trained == {"cnn"}, trained
+
+
 def test_a_datasets_model_list_reruns_no_preparation_and_no_training(clone):
     config = (clone / "tiny.yaml").read_text().replace(
         "    classes: [anger, happy, surprise]\n",

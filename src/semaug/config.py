@@ -155,13 +155,21 @@ def generator_options(config: dict[str, Any], gen: str) -> dict[str, Any]:
     return catalog.resolve_options(gen, (config.get("generators") or {}).get(gen))
 
 
-def train_settings(config: dict[str, Any], model: str) -> dict[str, Any]:
-    """The training settings of one classifier: the ``train`` block with ``by_model[model]``
-    applied, without the keys that only size Snakemake jobs. A training job depends on these
-    and nothing else of the block (so changing another model's settings reruns nothing)."""
-    train = dict(config.get("train") or {})
-    own = (train.get("by_model") or {}).get(model, {})
-    return {**{k: v for k, v in train.items() if k not in _JOB_KEYS}, **own}
+def train_settings(config: dict[str, Any], model: str, ds: str | None = None) -> dict[str, Any]:
+    """The training settings of one classifier on dataset ``ds``: the ``train`` block, then its
+    ``by_model[model]``, then the dataset's own ``train`` block and its ``by_model[model]``,
+    without the keys that only size Snakemake jobs. A training job depends on these and nothing
+    else of the config (so changing another model's or another dataset's settings reruns
+    nothing)."""
+    train = config.get("train") or {}
+    layers = [train, (train.get("by_model") or {}).get(model, {})]
+    if ds is not None:
+        own = config["datasets"][ds].get("train") or {}
+        layers += [own, (own.get("by_model") or {}).get(model, {})]
+    settings: dict[str, Any] = {}
+    for layer in layers:
+        settings.update({k: v for k, v in layer.items() if k not in _JOB_KEYS})
+    return settings
 
 
 def train_gpu(config: dict[str, Any], visible: bool | None = None) -> int:
@@ -202,12 +210,13 @@ def check_face_size(config: dict[str, Any]) -> None:
         return
     for ds in config["datasets"]:
         for model in models_for(config, ds):
-            wanted = train_settings(config, model).get("image_size")
+            wanted = train_settings(config, model, ds).get("image_size")
             if wanted is not None and int(wanted) > int(size):
                 raise ConfigError(
                     f"faces.size: {size} px crops are too small for {model} "
                     f"(train.image_size {wanted} for dataset {ds}); raise faces.size to at "
-                    f"least {wanted} or lower train.image_size / train.by_model.{model}.image_size")
+                    f"least {wanted} or lower train.image_size / train.by_model.{model}.image_size"
+                    f" / datasets.{ds}.train")
 
 
 def check_config(config: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -163,8 +163,8 @@ def train_dataset(ds):
     }
 
 
-def train_settings(model):
-    return semaug_config.train_settings(config, model)
+def train_settings(ds, model):
+    return semaug_config.train_settings(config, model, ds)
 
 
 def train_metrics(ds, model=None, scenario=None, template=layout.TRAIN_METRICS):

@@ -24,12 +24,12 @@ rule train:
         gpu=semaug_config.train_gpu(config),  # 1 unless `train.gpu` says otherwise
         mem_mb=lambda wc, attempt: 8000 * attempt,
         runtime=lambda wc, attempt: semaug_config.train_runtime_minutes(
-            train_settings(wc.model)
+            train_settings(wc.ds, wc.model)
         )
         * attempt,
     params:
         dataset=lambda wc: train_dataset(wc.ds),
-        train=lambda wc: train_settings(wc.model),
+        train=lambda wc: train_settings(wc.ds, wc.model),
         code=lambda wc: code("semaug.training", f"semaug.models.{wc.model}"),
     script:
         "../scripts/train.py"

@@ -44,14 +44,15 @@ class TrainConfig:
     eval_batch_size: int = 256  # frames per evaluation forward pass (clips: // clip_frames)
 
     @classmethod
-    def from_config(cls, train: dict[str, Any] | None, model: str | None = None) -> TrainConfig:
-        """From the config's ``train`` block; ``by_model[model]`` entries override."""
-        train = dict(train or {})
-        by_model = train.pop("by_model", {}) or {}
+    def from_config(cls, settings: dict[str, Any] | None) -> TrainConfig:
+        """From one classifier's resolved settings (:func:`semaug.config.train_settings`: the
+        ``train`` block with the ``by_model`` and dataset overrides applied)."""
+        train = dict(settings or {})
+        if "by_model" in train:
+            raise ValueError("TrainConfig.from_config takes one classifier's settings: resolve "
+                             "by_model with semaug.config.train_settings(config, model, ds)")
         for key in ("threads", "gpu"):  # Snakemake settings, not training ones
             train.pop(key, None)
-        if model is not None:
-            train.update(by_model.get(model, {}))
         if "augment" in train:
             train["augment"] = Augment(**{**dataclasses.asdict(Augment()), **train["augment"]})
         known = {f.name for f in dataclasses.fields(cls)}
