@@ -37,7 +37,12 @@ class Mirror(Generator):
 
     name = "mirror"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.rendered = 0  # frames animated: the dlib path renders each test video once
+
     def animate(self, source: Clip, driving: Clip) -> Clip:
+        self.rendered += driving.n_frames
         return Clip(driving.frames.copy(), driving.landmarks.copy())
 
 
@@ -291,8 +296,11 @@ def test_auto_instrument_falls_back_to_the_regressor_on_drawn_faces(fold, dlib_r
 
 
 def test_quality_names_dlib_as_its_instrument_and_measures_aed(fold, dlib_ready):
-    q = run_quality(fold, Mirror(), "lw.csv", instrument="dlib")
+    mirror = Mirror()
+    q = run_quality(fold, mirror, "lw.csv", instrument="dlib")
     assert q["instrument"]["name"] == "dlib"
+    # scored by dlib and by the regressor (q["ridge_regressor"]), rendered once
+    assert mirror.rendered == q["n_frames"] + q["n_videos"]  # frames t >= 1, plus each frame 0
     assert q["mirror"]["akd"] == 0.0 and q["mirror"]["aed"] == 0.0 and q["mirror"]["mkr"] == 0.0
     assert q["copy_source"]["l1"] > 0
     assert set(q["ridge_regressor"]) == {"mirror", "copy_source", "measurement_floor"}

@@ -112,46 +112,56 @@ def _average(rows: list[dict[str, float]], weights: np.ndarray) -> dict[str, flo
     return out
 
 
+def reconstructions(generator: Generator, clips: list[Clip], batch_size: int = 16) -> list[Clip]:
+    """``generator.reconstruct_batch`` over the ``clips`` of >= 2 frames, ``batch_size`` at a time."""
+    clips = [c for c in clips if c.n_frames >= 2]
+    return [out for start in range(0, len(clips), batch_size)
+            for out in generator.reconstruct_batch(clips[start:start + batch_size])]
+
+
 def self_reenactment(generator: Generator, clips: list[Clip],
                      instrument: LandmarkInstrument | LandmarkRegressor, batch_size: int = 16,
-                     *, measure_frames: int = 16, aed_frames: int = 4) -> dict[str, Any]:
+                     *, measure_frames: int = 16, aed_frames: int = 4,
+                     outputs: list[Clip] | None = None) -> dict[str, Any]:
     """Self-reenactment numbers (see ``DEFINITIONS``) over ``clips`` (each with >= 2 frames).
 
-    AED and MKR are measured when ``instrument`` is a :class:`DlibInstrument`.
+    AED and MKR are measured when ``instrument`` is a :class:`DlibInstrument`. ``outputs``:
+    :func:`reconstructions` of the same clips already rendered (to score them with a second
+    instrument without rendering them again).
     """
     if isinstance(instrument, LandmarkRegressor):
         instrument = RegressorInstrument(instrument)
     embedder = instrument if isinstance(instrument, DlibInstrument) else None
     clips = [c for c in clips if c.n_frames >= 2]
+    outs = reconstructions(generator, clips, batch_size) if outputs is None else outputs
+    if len(outs) != len(clips):
+        raise ValueError(f"{len(outs)} reconstructions for {len(clips)} clips of >= 2 frames")
     per: dict[str, list[dict[str, float]]] = {"gen": [], "copy": []}
     floor, target_err, weights = [], [], []
-    for start in range(0, len(clips), batch_size):
-        chunk = clips[start:start + batch_size]
-        outs = generator.reconstruct_batch(chunk)
-        for real, out in zip(chunk, outs):
-            idx = spread(real.n_frames, measure_frames)
-            real_m = instrument.measure(real.frames[idx])
-            first = instrument.measure(real.frames[:1])
-            copies = {"gen": out.frames, "copy": np.repeat(real.frames[:1], real.n_frames, 0)}
-            measured = {"gen": instrument.measure(out.frames[idx]),
-                        "copy": Measured(np.repeat(first.landmarks, len(idx), 0),
-                                         np.repeat(first.found, len(idx)))}
+    for real, out in zip(clips, outs):
+        idx = spread(real.n_frames, measure_frames)
+        real_m = instrument.measure(real.frames[idx])
+        first = instrument.measure(real.frames[:1])
+        copies = {"gen": out.frames, "copy": np.repeat(real.frames[:1], real.n_frames, 0)}
+        measured = {"gen": instrument.measure(out.frames[idx]),
+                    "copy": Measured(np.repeat(first.landmarks, len(idx), 0),
+                                     np.repeat(first.found, len(idx)))}
+        if embedder is not None:
+            a_idx = spread(real.n_frames, aed_frames)
+            real_e = embedder.embed(real.frames[a_idx])
+            embedded = {"gen": embedder.embed(out.frames[a_idx]),
+                        "copy": np.repeat(embedder.embed(real.frames[:1]), len(a_idx), 0)}
+        for key, frames in copies.items():
+            akd, mkr = akd_mkr(measured[key], real_m)
+            scores = {"l1": float(np.abs(frames[1:].astype(np.float32) - real.frames[1:]).mean() / 255),
+                      "landmark_error": point_error(measured[key].landmarks, real.landmarks[idx]),
+                      "akd": akd, "akd_registered": registered_akd(measured[key], real_m)}
             if embedder is not None:
-                a_idx = spread(real.n_frames, aed_frames)
-                real_e = embedder.embed(real.frames[a_idx])
-                embedded = {"gen": embedder.embed(out.frames[a_idx]),
-                            "copy": np.repeat(embedder.embed(real.frames[:1]), len(a_idx), 0)}
-            for key, frames in copies.items():
-                akd, mkr = akd_mkr(measured[key], real_m)
-                scores = {"l1": float(np.abs(frames[1:].astype(np.float32) - real.frames[1:]).mean() / 255),
-                          "landmark_error": point_error(measured[key].landmarks, real.landmarks[idx]),
-                          "akd": akd, "akd_registered": registered_akd(measured[key], real_m)}
-                if embedder is not None:
-                    scores |= {"mkr": mkr, "aed": aed(embedded[key], real_e)}
-                per[key].append(scores)
-            floor.append(point_error(real_m.landmarks, real.landmarks[idx]))
-            target_err.append(point_error(out.landmarks[1:], real.landmarks[1:]))
-            weights.append(real.n_frames - 1)
+                scores |= {"mkr": mkr, "aed": aed(embedded[key], real_e)}
+            per[key].append(scores)
+        floor.append(point_error(real_m.landmarks, real.landmarks[idx]))
+        target_err.append(point_error(out.landmarks[1:], real.landmarks[1:]))
+        weights.append(real.n_frames - 1)
     w = np.asarray(weights, float)
     return {generator.name: _average(per["gen"], w), "copy_source": _average(per["copy"], w),
             "measurement_floor": float(np.average(floor, weights=w)),
@@ -327,11 +337,12 @@ def quality_file(generator: Generator | str, folds_csv: str, fold: int, regresso
             clip.meta.setdefault("video_id", row["video_id"])
             clips.append(clip)
         result["self_reenactment"] = "measured"
-        result |= self_reenactment(generator, clips, measuring, batch_size,
+        outputs = reconstructions(generator, clips, batch_size)  # rendered once, scored by both
+        result |= self_reenactment(generator, clips, measuring, batch_size, outputs=outputs,
                                    measure_frames=measure_frames, aed_frames=aed_frames)
         if measuring.name != "ridge_regressor":  # keep the regressor's figures comparable
             reg = self_reenactment(generator, clips, RegressorInstrument(regressor), batch_size,
-                                   measure_frames=measure_frames)
+                                   measure_frames=measure_frames, outputs=outputs)
             result["ridge_regressor"] = {k: reg[k] for k in (generator.name, "copy_source",
                                                              "measurement_floor")}
     else:
