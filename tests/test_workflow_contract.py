@@ -161,30 +161,30 @@ def test_editing_the_aggregation_reruns_the_tables_and_their_figures_only(clone)
     assert set(jobs) - {"all"} == tables, jobs  # no training, no synthesis, no other figure
 
 
-def test_one_models_settings_rerun_that_models_jobs_only(clone):
-    config = (clone / "tiny.yaml").read_text().replace("pooled_linear: {epochs: 2}",
-                                                       "pooled_linear: {epochs: 3}")
-    (clone / "other.yaml").write_text(config)
-    planned = planned_jobs(clone, config="other.yaml")
-    assert planned.get("train") == 2 * 5 and not set(planned) & DATA_PREPARATION, planned
-    listed = snakemake(clone, "-n", config="other.yaml")
+def retrained_with(root, name, old, new) -> tuple[dict[str, int], set[str]]:
+    """The jobs `snakemake -n` plans with tiny.yaml's ``old`` text replaced by ``new`` (written
+    to ``name``), and the models whose training jobs are among them."""
+    (root / name).write_text((root / "tiny.yaml").read_text().replace(old, new))
+    planned = planned_jobs(root, config=name)
+    listed = snakemake(root, "-n", config=name)
     trained = set(re.findall(r"results/ck_tiny/fold\d/(\w+)/\w+/seed0/model\.pt",
                              listed.stdout + listed.stderr))
+    return planned, trained
+
+
+def test_one_models_settings_rerun_that_models_jobs_only(clone):
+    planned, trained = retrained_with(clone, "other.yaml", "pooled_linear: {epochs: 2}",
+                                      "pooled_linear: {epochs: 3}")
+    assert planned.get("train") == 2 * 5 and not set(planned) & DATA_PREPARATION, planned
     assert trained == {"pooled_linear"}, trained
 
 
 def test_a_datasets_own_training_settings_rerun_its_jobs_of_that_model_only(clone):
     # pooled_linear's image size is set to the value it already has: no change, no rerun
-    config = (clone / "tiny.yaml").read_text().replace(
-        "    classes: [anger, happy, surprise]\n",
-        "    classes: [anger, happy, surprise]\n"
-        "    train: {image_size: 16, by_model: {cnn: {epochs: 2}}}\n")
-    (clone / "own.yaml").write_text(config)
-    planned = planned_jobs(clone, config="own.yaml")
+    planned, trained = retrained_with(
+        clone, "own.yaml", "    classes: [anger, happy, surprise]\n",
+        "    classes: [anger, happy, surprise]\n    train: {image_size: 16, by_model: {cnn: {epochs: 2}}}\n")
     assert planned.get("train") == 2 * 5 and not set(planned) & DATA_PREPARATION, planned
-    listed = snakemake(clone, "-n", config="own.yaml")
-    trained = set(re.findall(r"results/ck_tiny/fold\d/(\w+)/\w+/seed0/model\.pt",
-                             listed.stdout + listed.stderr))
     assert trained == {"cnn"}, trained
 
 
