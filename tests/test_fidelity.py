@@ -268,6 +268,11 @@ def test_dlib_on_identical_frames_gives_zero_akd_and_aed(astronaut_clip):
     embeddings = instrument.embed(astronaut_clip.frames)
     assert embeddings.shape == (6, 128)
     assert np.linalg.norm(embeddings - instrument.embed(astronaut_clip.frames), axis=-1).max() == 0
+    # The batched call gives the frame-by-frame descriptors, in frame order.
+    shape, big, _, _ = instrument._shape(astronaut_clip.frames[3])
+    single = np.asarray(instrument.recognition.compute_face_descriptor(big, shape))
+    assert np.abs(embeddings[3] - single).max() < 1e-6
+    assert instrument.embed(astronaut_clip.frames[:0]).shape == (0, 128)
     # The same person turning by 8 degrees stays well inside dlib's same-person radius (0.6).
     assert np.linalg.norm(embeddings - embeddings[0], axis=-1).max() < 0.4
     # Her landmarks on the crop agree with the ones the crop was made from.
