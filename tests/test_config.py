@@ -100,6 +100,18 @@ def test_dataset_defaults_do_not_rewrite_the_config(schema_path):
     assert "landmarks" not in config["datasets"]["v"]
 
 
+def test_auto_instrument_is_resolved_by_what_is_installed(demo):
+    demo["synthesis"]["instrument"] = "auto"
+    with_dlib = semaug_config.instrument_installed(demo, dlib_installed=True)
+    without = semaug_config.instrument_installed(demo, dlib_installed=False)
+    assert (with_dlib, without) == ("dlib", "ridge regressor only")
+    for pinned in ("dlib", "ridge_regressor"):  # a pinned choice does not depend on the machine
+        demo["synthesis"]["instrument"] = pinned
+        assert {semaug_config.instrument_installed(demo, dlib_installed=b) for b in (True, False)} == {""}
+    assert semaug_config.quality_measures(demo)["instrument"] == "ridge_regressor"
+    assert set(semaug_config.quality_measures(demo)) == set(semaug_config.QUALITY_MEASURES)
+
+
 def test_a_training_job_sees_only_its_own_models_settings(demo):
     cnn, mobilenet = (semaug_config.train_settings(demo, m) for m in ("cnn", "mobilenet"))
     assert cnn["image_size"] == demo["train"]["by_model"]["cnn"]["image_size"]

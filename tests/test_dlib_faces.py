@@ -21,7 +21,7 @@ from semaug.clip import load_clip
 from semaug.faces import (SMOOTH_SIGMA_FRAMES, DlibOptions, DlibUnavailable, crop_shard,
                           crop_video, make_backend, template_points)
 from semaug.faces.align import transform_points
-from semaug.faces.dlib_landmarks import dlib_available, model_path
+from semaug.dlib_models import dlib_available, model_path
 from semaug.faces.track import VideoRejected
 from semaug.ibug import eye_centres
 

@@ -15,7 +15,7 @@ from skimage import data
 
 from semaug.clip import Clip, load_clip, save_clip
 from semaug.faces import align_video, make_backend
-from semaug.faces.dlib_landmarks import dlib_available
+from semaug.dlib_models import dlib_available
 from semaug.generators import Generator, build_generator
 from semaug.ibug import FLIP_PERMUTATION, MEAN_FACE
 from semaug.synthesis.fidelity import (DlibInstrument, ExpressionProbe, Measured, akd_mkr,

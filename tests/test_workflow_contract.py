@@ -7,6 +7,7 @@
 """
 
 import json
+import os
 import re
 import shutil
 import textwrap
@@ -102,15 +103,17 @@ def clone(tmp_path_factory):
     return root
 
 
-def snakemake(root, *args, config="tiny.yaml"):
+def snakemake(root, *args, config="tiny.yaml", first_on_path=()):
     # The copy's library, not the installed checkout's.
+    path = os.pathsep.join([*map(str, first_on_path), str(root / "src")])
     return run_snakemake(root, *args, "--configfile", str(root / config), snakefile=root / "Snakefile",
-                         env={"PYTHONPATH": str(root / "src")})
+                         env={"PYTHONPATH": path})
 
 
-def planned_jobs(root, *args, config="tiny.yaml") -> dict[str, int]:
+def planned_jobs(root, *args, config="tiny.yaml", first_on_path=()) -> dict[str, int]:
     """What `snakemake -n` would run: {rule: count}."""
-    result = snakemake(root, "-n", "--quiet", "rules", *args, config=config)
+    result = snakemake(root, "-n", "--quiet", "rules", *args, config=config,
+                       first_on_path=first_on_path)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout + result.stderr
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", out, re.M) if m[1] != "total"}
@@ -195,6 +198,40 @@ def test_a_datasets_model_list_reruns_no_preparation_and_no_training(clone):
     (clone / "fewer.yaml").write_text(config)
     planned = planned_jobs(clone, config="fewer.yaml")
     assert not set(planned) & (DATA_PREPARATION | {"train"}), planned
+
+
+def dlib_looks(installed: bool, folder):
+    """A folder that, first on PYTHONPATH, makes dlib look installed (an importable module and
+    the model files) or missing (``import dlib`` fails)."""
+    from semaug.dlib_models import FACE_RECOGNITION, MODELS_PACKAGE, PREDICTOR_68
+
+    folder.mkdir()
+    if not installed:
+        (folder / "dlib.py").write_text('raise ImportError("hidden by the test")\n')
+        return folder
+    (folder / "dlib.py").write_text("")
+    models = folder / MODELS_PACKAGE / "models"
+    models.mkdir(parents=True)
+    (folder / MODELS_PACKAGE / "__init__.py").write_text("")
+    for name in (PREDICTOR_68, FACE_RECOGNITION):
+        (models / name).write_bytes(b"")
+    return folder
+
+
+def test_installing_or_removing_dlib_reruns_the_quality_jobs_under_auto_only(clone, tmp_path):
+    from semaug.dlib_models import dlib_available
+
+    # the state the clone did not run in: tiny.yaml leaves synthesis.instrument at auto
+    flipped = dlib_looks(dlib_available() is not None, tmp_path / "fake")
+    planned = planned_jobs(clone, first_on_path=[flipped])
+    assert planned.get("synthesis_quality") == 2 * 3, planned  # folds × rendering scenarios
+    assert set(planned) == {"all", "synthesis_quality", "synthesis_quality_table"}, planned
+    pinned = clone / "pinned.yaml"
+    pinned.write_text((clone / "tiny.yaml").read_text().replace(
+        "synthesis: {previews: false,", "synthesis: {instrument: ridge_regressor, previews: false,"))
+    # a pinned instrument does not depend on what is installed (the pin itself is a change)
+    assert planned_jobs(clone, config="pinned.yaml") == planned_jobs(
+        clone, config="pinned.yaml", first_on_path=[flipped])
 
 
 def test_a_script_runs_standalone_for_debugging(clone):

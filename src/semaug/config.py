@@ -201,6 +201,30 @@ def generator_runtime_minutes(options: dict[str, Any]) -> int:
     return 30 + int(options["iterations"]) // 150
 
 
+# The synthesis settings a quality job measures with.
+QUALITY_MEASURES = ("instrument", "measure_frames", "aed_frames", "ref_videos", "fidelity_frames")
+
+
+def quality_measures(config: dict[str, Any]) -> dict[str, Any]:
+    """The ``synthesis`` settings a synthesis-quality job measures with."""
+    return {key: config["synthesis"][key] for key in QUALITY_MEASURES}
+
+
+def instrument_installed(config: dict[str, Any], dlib_installed: bool | None = None) -> str:
+    """What ``synthesis.instrument: auto`` can choose from on this machine: ``dlib`` when dlib
+    and its model files are installed, else ``ridge regressor only``; ``""`` for a pinned
+    instrument. A quality job's param: installing or removing dlib reruns the jobs that
+    ``auto`` would now measure differently, and nothing else. (Whether dlib also finds the
+    faces is the job's decision, from its input.)"""
+    if config["synthesis"]["instrument"] != "auto":
+        return ""
+    if dlib_installed is None:
+        from .dlib_models import dlib_available
+
+        dlib_installed = dlib_available() is None
+    return "dlib" if dlib_installed else "ridge regressor only"
+
+
 def check_face_size(config: dict[str, Any]) -> None:
     """The aligned crops (``faces.size``) must be at least as large as every classifier's input
     (``train.image_size`` after ``by_model``): smaller crops would be blown up, and the model

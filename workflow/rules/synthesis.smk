@@ -177,16 +177,9 @@ rule synthesis_quality:
         batch_size=config["synthesis"]["batch_size"],
         quality_videos=config["synthesis"]["quality_videos"],
         sample_frames=config["synthesis"]["sample_frames"],
-        measures={
-            key: config["synthesis"][key]
-            for key in (
-                "instrument",
-                "measure_frames",
-                "aed_frames",
-                "ref_videos",
-                "fidelity_frames",
-            )
-        },
+        measures=semaug_config.quality_measures(config),
+        # a rerun trigger only: under `instrument: auto`, installing dlib changes the measure
+        auto_can_use=semaug_config.instrument_installed(config),
         code=lambda wc: generator_code(wc.gen, "semaug.synthesis.quality"),
     script:
         "../scripts/synthesis_quality.py"

@@ -9,7 +9,8 @@ from .align import (SMOOTH_SIGMA_FRAMES, AlignedFaces, align_video, estimate_tra
                     transform_points, warp_face)
 from .backends import BACKENDS, FaceTrack, VideoRejected, fill_missing, make_backend
 from .crop import crop_shard, crop_shard_file, crop_video, merge_shards, preview_frames, shard_videos
-from .dlib_landmarks import DlibBackend, DlibOptions, DlibUnavailable, dlib_available
+from ..dlib_models import DlibUnavailable, dlib_available
+from .dlib_landmarks import DlibBackend, DlibOptions
 from .fan import FaceAlignmentBackend, FaceModelUnavailable, weight_files
 
 __all__ = [

@@ -1,9 +1,8 @@
 """The `dlib` backend: dlib's face detector + 68-point iBUG shape predictor, tracked over frames.
 
 Offline by construction: dlib comes from the `dlib-bin` wheel and the model files from the
-`face-recognition-models` package (`pip install 'semaug[dlib]'`). That package's
-``__init__`` imports ``pkg_resources``, which current setuptools no longer ships, so the
-files are located with ``importlib.util.find_spec`` without importing the package.
+`face-recognition-models` package (`pip install 'semaug[dlib]'`; where they are found:
+`semaug.dlib_models`).
 
 Per video: the detector runs on a downscaled frame (HOG's window is 80 px, so a face of
 ``min_face`` pixels only needs a frame scaled by 80 / min_face), the shape predictor at full
@@ -18,79 +17,28 @@ research use only (no commercial use); see dlib's model notes and the 300-W site
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from multiprocessing import get_context
-from pathlib import Path
 from typing import Any, Mapping
 
 import cv2
 import numpy as np
 import pandas as pd
 
+from ..dlib_models import MMOD_DETECTOR, PREDICTOR_68, import_dlib, model_path
 from ..ibug import N_LANDMARKS
 from .track import FaceTrack, fill_missing
 
 log = logging.getLogger("semaug.faces")
 
-INSTALL_HINT = ("pip install 'semaug[dlib]'  (i.e. pip install dlib-bin face-recognition-models; "
-                "dlib-bin is a binary wheel, no compiler needed)")
-MODELS_PACKAGE = "face_recognition_models"
-PREDICTOR_68 = "shape_predictor_68_face_landmarks.dat"
-PREDICTOR_5 = "shape_predictor_5_face_landmarks.dat"
-MMOD_DETECTOR = "mmod_human_face_detector.dat"
-FACE_RECOGNITION = "dlib_face_recognition_resnet_model_v1.dat"
 DETECTOR_WINDOW = 80  # pixels: the smallest face both dlib detectors find without upsampling
 # The local search scales the window so the face spans this many pixels: a little above the
 # detector's window, so a face that grows a bit between frames is still found in one level.
 SEARCH_FACE_PX = 92
 MIN_SEGMENT_FRAMES = 16  # shorter videos are not split over worker processes
-
-
-class DlibUnavailable(Exception):
-    """dlib or its model files are not installed (a set-up problem, not a bad video)."""
-
-
-def import_dlib() -> Any:
-    """The dlib module, or DlibUnavailable saying what to install."""
-    try:
-        import dlib
-    except ImportError as err:
-        raise DlibUnavailable(f"the dlib backend needs dlib, which is not installed ({err}). "
-                              f"Install it with: {INSTALL_HINT}") from err
-    return dlib
-
-
-def models_dir() -> Path:
-    """Folder holding face-recognition-models' .dat files (the package is not imported)."""
-    spec = importlib.util.find_spec(MODELS_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise DlibUnavailable(f"the dlib model files come from the face-recognition-models "
-                              f"package, which is not installed. Install it with: {INSTALL_HINT}")
-    return Path(next(iter(spec.submodule_search_locations))) / "models"
-
-
-def model_path(name: str) -> Path:
-    """Path of one dlib model file shipped in face-recognition-models (checked to exist)."""
-    path = models_dir() / name
-    if not path.is_file():
-        raise DlibUnavailable(f"{path} is missing: the face-recognition-models install is "
-                              f"incomplete. Reinstall it with: {INSTALL_HINT}")
-    return path
-
-
-def dlib_available() -> str | None:
-    """None when dlib and its model files are usable, else the reason they are not."""
-    try:
-        import_dlib()
-        for name in (PREDICTOR_68, FACE_RECOGNITION):
-            model_path(name)
-    except DlibUnavailable as err:
-        return str(err)
-    return None
 
 
 @dataclass(frozen=True)

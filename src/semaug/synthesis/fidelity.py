@@ -29,6 +29,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from ..dlib_models import (FACE_RECOGNITION, PREDICTOR_68, DlibUnavailable, dlib_available,
+                           import_dlib, model_path)
 from ..generators.motion import apply_similarity, register_frames, similarity_fit
 from ..ibug import FLIP_PERMUTATION, RIGID_POINTS, inter_ocular
 from .landmark_regressor import LandmarkRegressor
@@ -75,9 +77,6 @@ class DlibInstrument:
     name = "dlib"
 
     def __init__(self, threshold: float = 0.0) -> None:
-        from ..faces.dlib_landmarks import (FACE_RECOGNITION, PREDICTOR_68, import_dlib,
-                                            model_path)
-
         self.dlib = import_dlib()
         self.detector = self.dlib.get_frontal_face_detector()
         self.predictor = self.dlib.shape_predictor(str(model_path(PREDICTOR_68)))
@@ -135,8 +134,6 @@ class DlibInstrument:
 
 def pick_instrument(choice: str, regressor: LandmarkRegressor) -> tuple[LandmarkInstrument, str]:
     """(instrument, why it was chosen) for ``choice`` in auto | dlib | ridge_regressor."""
-    from ..faces.dlib_landmarks import dlib_available
-
     if choice not in ("auto", "dlib", "ridge_regressor"):
         raise ValueError(f"synthesis.instrument must be auto, dlib or ridge_regressor, got {choice!r}")
     if choice == "ridge_regressor":
@@ -145,8 +142,6 @@ def pick_instrument(choice: str, regressor: LandmarkRegressor) -> tuple[Landmark
     if reason is None:
         return DlibInstrument(), "dlib installed"
     if choice == "dlib":
-        from ..faces.dlib_landmarks import DlibUnavailable
-
         raise DlibUnavailable(f"synthesis.instrument is dlib but {reason}")
     return RegressorInstrument(regressor), f"dlib unavailable: {reason}"
 
