@@ -15,6 +15,7 @@ one GPU). Each figure is printed with its pure-compute figure beside it:
 
     python benchmarks/gpu_check.py                 # on a GPU machine
     python benchmarks/gpu_check.py --only monkeynet classifier
+    python benchmarks/gpu_check.py --only monkeynet --first-order   # FOMM instead of Monkey-Net
     python benchmarks/gpu_check.py --cpu-smoke     # every code path at tiny size on the CPU (< 1 min;
                                                    # the workflow step is a dry run)
 
@@ -46,6 +47,7 @@ class Size:
     """The sizes a run uses: the real ones on a GPU, tiny ones for --cpu-smoke."""
 
     smoke: bool
+    first_order: bool = False  # monkeynet as FOMM: local affine terms (Jacobians) at each keypoint
 
     @property
     def device(self) -> str:
@@ -92,6 +94,7 @@ def check_monkeynet(size: Size) -> list[str]:
     opts = MonkeyNetOptions.from_dict({
         **widths, "image_size": px, "batch_size": batch, "iterations": iterations, "amp": True,
         "norm": "batch", "device": size.device, "log_every": 2 if size.smoke else 20,
+        "first_order": size.first_order,
         "checkpoint_every": iterations, "sample_every": 0, "min_train_videos": 1})
     with tempfile.TemporaryDirectory() as tmp:
         folds = write_toy_folds(tmp, subjects=6 if size.smoke else 12, videos_per_subject=2, n_folds=3,
@@ -99,7 +102,8 @@ def check_monkeynet(size: Size) -> list[str]:
         videos = load_training_videos(folds, 0, px)
         if not size.smoke:
             torch.cuda.reset_peak_memory_stats()
-        result = train_generator(videos, opts, Path(tmp) / "out", progress=False)
+        name = "fomm" if size.first_order else "monkeynet"
+        result = train_generator(videos, opts, Path(tmp) / "out", name=name, progress=False)
         hist = result.history
         # Steady state: after the first logging window (cudnn autotuning, allocator warm-up).
         first, last = hist.iloc[0], hist.iloc[-1]
@@ -121,7 +125,7 @@ def check_monkeynet(size: Size) -> list[str]:
         raise RuntimeError("monkeynet training produced non-finite losses")
     memory = ("peak memory n/a on the CPU" if size.smoke else
               f"peak memory {peak_pipeline:.2f} GiB loop | {peak_compute:.2f} GiB model only")
-    return [f"monkeynet {px} px batch {batch} AMP ({trainer.n_parameters / 1e6:.1f} M parameters): "
+    return [f"{name} {px} px batch {batch} AMP ({trainer.n_parameters / 1e6:.1f} M parameters): "
             f"{pipeline:.2f} it/s training loop | {compute:.2f} it/s model only "
             f"(ratio {pipeline / compute:.2f}); {memory}"]
 
@@ -312,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=CHECKS, default=list(CHECKS), help="checks to run")
     parser.add_argument("--cpu-smoke", action="store_true",
                         help="run every check at tiny size on the CPU (a logic check of this script)")
+    parser.add_argument("--first-order", action="store_true",
+                        help="the monkeynet check trains FOMM (first-order motion: keypoint Jacobians)")
     args = parser.parse_args(argv)
 
     import torch
@@ -320,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         print("gpu_check: SKIPPED - no CUDA device visible (torch.cuda.is_available() is False). "
               "Run this on a machine with an NVIDIA GPU; nothing was measured.", flush=True)
         return 0
-    size = Size(smoke=args.cpu_smoke)
+    size = Size(smoke=args.cpu_smoke, first_order=args.first_order)
     if size.smoke:
         torch.set_num_threads(1)  # a shared CPU: spin-waiting threads make tiny runs slower
     where = "CPU smoke run (tiny sizes)" if size.smoke else torch.cuda.get_device_name(0)

@@ -54,3 +54,9 @@ def test_a_failing_check_makes_the_exit_status_non_zero(monkeypatch, capsys) -> 
     assert gpu_check.main(["--cpu-smoke", "--only", "classifier"]) == 1
     out = capsys.readouterr().out
     assert "classifier: FAILED" in out and "simulated failure" in out and "0/1 checks passed" in out
+
+
+def test_first_order_trains_fomm_in_the_monkeynet_check() -> None:
+    proc = run("--cpu-smoke", "--only", "monkeynet", "--first-order")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "fomm 32 px batch 2 AMP" in proc.stdout and "1/1 checks passed" in proc.stdout
