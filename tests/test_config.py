@@ -1,4 +1,5 @@
 import copy
+import inspect
 import re
 
 import pytest
@@ -109,7 +110,11 @@ def test_auto_instrument_is_resolved_by_what_is_installed(demo):
         demo["synthesis"]["instrument"] = pinned
         assert {semaug_config.instrument_installed(demo, dlib_installed=b) for b in (True, False)} == {""}
     assert semaug_config.quality_measures(demo)["instrument"] == "ridge_regressor"
-    assert set(semaug_config.quality_measures(demo)) == set(semaug_config.QUALITY_MEASURES)
+    # the rule passes them as keywords to quality_file: each must be one of its parameters
+    from semaug.synthesis.quality import quality_file
+
+    keywords = inspect.signature(quality_file).parameters
+    assert set(semaug_config.quality_measures(demo)) <= set(keywords)
 
 
 def test_a_training_job_sees_only_its_own_models_settings(demo):

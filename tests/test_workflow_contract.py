@@ -236,7 +236,6 @@ def test_installing_or_removing_dlib_reruns_the_quality_jobs_under_auto_only(clo
 
 def test_a_script_runs_standalone_for_debugging(clone):
     """PyPSA-Eur's mock_snakemake idea: the folds script rebuilds folds.csv outside Snakemake."""
-    import os
     import subprocess
     import sys
 
