@@ -262,12 +262,14 @@ def astronaut_clip(dlib_ready) -> Clip:
 
 def test_dlib_on_identical_frames_gives_zero_akd_and_aed(astronaut_clip):
     instrument = DlibInstrument()
-    first, again = instrument.measure(astronaut_clip.frames), instrument.measure(astronaut_clip.frames)
+    first = instrument.measure(astronaut_clip.frames)
+    again = DlibInstrument().measure(astronaut_clip.frames)  # a fresh instrument: no cache
     assert first.found.all()  # the astronaut is found in every 64 px crop
     assert akd_mkr(first, again) == (0.0, 0.0)
     embeddings = instrument.embed(astronaut_clip.frames)
     assert embeddings.shape == (6, 128)
-    assert np.linalg.norm(embeddings - instrument.embed(astronaut_clip.frames), axis=-1).max() == 0
+    assert np.linalg.norm(embeddings - DlibInstrument().embed(astronaut_clip.frames),
+                          axis=-1).max() == 0
     # The batched call gives the frame-by-frame descriptors, in frame order.
     shape, big, _, _ = instrument._shape(astronaut_clip.frames[3])
     single = np.asarray(instrument.recognition.compute_face_descriptor(big, shape))
@@ -277,6 +279,36 @@ def test_dlib_on_identical_frames_gives_zero_akd_and_aed(astronaut_clip):
     assert np.linalg.norm(embeddings - embeddings[0], axis=-1).max() < 0.4
     # Her landmarks on the crop agree with the ones the crop was made from.
     assert np.linalg.norm(first.landmarks - astronaut_clip.landmarks, axis=-1).mean() < 1.0
+
+
+def test_dlib_measures_and_embeds_each_distinct_crop_once(astronaut_clip):
+    instrument = DlibInstrument()
+    embedded = []
+    real_descriptor = instrument.recognition.compute_face_descriptor
+
+    class CountingRecognition:
+        def compute_face_descriptor(self, images, shapes):
+            embedded.append(len(images))
+            return real_descriptor(images, shapes)
+
+    instrument._recognition = CountingRecognition()
+    frames = astronaut_clip.frames  # 6 distinct crops
+    still = np.repeat(frames[:1], 5, 0)  # a copy-source video: one crop, 5 times
+    measured = instrument.measure(np.concatenate([frames, still]))
+    assert instrument.detector_runs == 6
+    assert (measured.landmarks[6:] == measured.landmarks[0]).all()
+    instrument.measure(frames[::-1])
+    assert instrument.detector_runs == 6
+    first = instrument.embed(np.concatenate([frames[:3], still]))
+    assert embedded == [3] and instrument.detector_runs == 6  # the fits are reused too
+    both = instrument.embed(frames)
+    assert embedded == [3, 3]  # only the 3 crops not embedded before
+    assert (both[:3] == first[:3]).all() and (first[3:] == both[0]).all()
+    # A crop that differs in one pixel is a different crop.
+    changed = frames[:1].copy()
+    changed[0, 0, 0, 0] ^= 1
+    instrument.measure(changed)
+    assert instrument.detector_runs == 7
 
 
 def test_a_synthetic_video_that_is_its_driver_is_closer_to_the_driver(astronaut_clip, tmp_path):
