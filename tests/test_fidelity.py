@@ -23,6 +23,7 @@ from semaug.synthesis.fidelity import (DlibInstrument, ExpressionProbe, Measured
                                        hit_rates, identity_leakage)
 from semaug.synthesis.landmark_regressor import train_regressor_file
 from semaug.synthesis.plan import read_plan, split_fold
+from semaug.synthesis.headline import MISSING, headline, headline_table
 from semaug.synthesis.quality import (CLASSIC_SELF_REENACTMENT, comparison_table,
                                       comparison_table_file, expression_fidelity, identity_measures,
                                       quality_file)
@@ -228,7 +229,10 @@ def test_comparison_table_has_a_row_per_maker_and_per_class(fold):
     files = [fold / "q_landmark_warp_lw.csv.json", fold / "q_classic_classic.csv.json"]
     text = comparison_table_file(files, str(fold / "table.md"))
     assert text == (fold / "table.md").read_text() == comparison_table(files)
-    overall, per_class = text.split("Per class")
+    head, rest = text.split("All measures")
+    assert head.count("| landmark_warp ") == head.count("| classic ") == 1
+    assert "fidelity vs real" in head and "AKD reg vs copy" in head
+    overall, per_class = rest.split("Per class")
     lines = [line for line in overall.splitlines() if line.startswith("| ")]
     assert len(lines) == 3 and "landmark_warp" in lines[1] + lines[2]  # header + 2 makers
     header = [cell.strip() for cell in lines[0].split("|")]
@@ -344,3 +348,55 @@ def test_quality_names_dlib_as_its_instrument_and_measures_aed(fold, dlib_ready)
     assert set(q["identity"]) >= {"to_source", "to_driver", "closer_to_driver"}
     _, test = split_fold(pd.read_csv(fold / "folds.csv"), 0)
     assert q["expression_fidelity"]["real_test"]["n"] == len(test)
+
+
+# --------------------------------------------------------------------- headline numbers
+
+def _quality_json(maker="monkeynet", fold=0, instrument="dlib", **parts):
+    return {"maker": maker, "fold": fold, "instrument": {"name": instrument}, **parts}
+
+
+def test_headline_gives_fidelity_and_changes_against_copy_source():
+    q = _quality_json(monkeynet={"akd": 0.5, "akd_registered": 0.6, "aed": 0.2},
+                      copy_source={"akd": 1.0, "akd_registered": 0.8, "aed": 0.4},
+                      identity={"closer_to_driver": 0.1},
+                      expression_fidelity={"relative_to_real": 0.818})
+    assert headline(q) == {"maker": "monkeynet", "fold": "0", "instrument": "dlib",
+                           "fidelity vs real": "82 %", "AKD vs copy": "-50 %",
+                           "AKD reg vs copy": "-25 %", "AED (copy)": "0.200 (0.400)",
+                           "closer to driver": "10 %"}
+    # What the ridge regressor and classic do not measure is marked, not zero.
+    ridge = _quality_json("classic", instrument="ridge_regressor",
+                          identity="not measured: the identity embedding needs dlib",
+                          expression_fidelity={"relative_to_real": None})
+    cells = headline(ridge)
+    assert [cells[k] for k in ("fidelity vs real", "AKD vs copy", "AED (copy)",
+                               "closer to driver")] == [MISSING] * 4
+
+
+def test_headline_table_sorts_folds_as_numbers(tmp_path):
+    paths = []
+    for fold in (10, 2):
+        paths.append(tmp_path / f"q{fold}.json")
+        paths[-1].write_text(json.dumps(_quality_json(fold=fold)))
+    rows = [line for line in headline_table(paths).splitlines() if "monkeynet" in line]
+    assert [row.split("|")[2].strip() for row in rows] == ["2", "10"]
+
+
+def test_demo_summary_prints_the_quality_headline_and_the_ridge_caveat(tmp_path, capsys):
+    from semaug.cli import RIDGE_CAVEAT, quality_summary
+
+    synthetic = tmp_path / "ck" / "fold0" / "synthetic"
+    for maker, instrument in (("monkeynet", "dlib"), ("classic", "ridge_regressor")):
+        (synthetic / maker).mkdir(parents=True)
+        (synthetic / maker / "quality.json").write_text(json.dumps(_quality_json(
+            maker, instrument=instrument, expression_fidelity={"relative_to_real": 0.5})))
+    (tmp_path / "ck" / "synthesis_quality.md").write_text("table")
+    quality_summary(tmp_path)
+    printed = capsys.readouterr().out
+    assert f"Synthetic-video quality, ck (all measures: {tmp_path / 'ck' / 'synthesis_quality.md'})" in printed
+    assert printed.count("| 50 %") == 2 and RIDGE_CAVEAT in printed
+    (synthetic / "classic" / "quality.json").unlink()
+    quality_summary(tmp_path)
+    printed = capsys.readouterr().out
+    assert "| monkeynet" in printed and "| classic" not in printed and RIDGE_CAVEAT not in printed

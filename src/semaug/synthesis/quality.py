@@ -34,6 +34,7 @@ from .fidelity import (DlibInstrument, ExpressionProbe, LandmarkInstrument, Meas
                        RegressorInstrument, aed, akd_mkr, clip_features, hit_rates,
                        identity_leakage, pick_instrument, registered_akd, spread,
                        subject_references)
+from .headline import FOOTNOTE, get, headline_table
 from .landmark_regressor import LandmarkRegressor, point_error
 
 log = logging.getLogger(__name__)
@@ -379,37 +380,31 @@ def quality_file(generator: Generator | str, folds_csv: str, fold: int, regresso
     return result
 
 
-def _get(result: Mapping[str, Any], *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(result, Mapping) or key not in result:
-            return None
-        result = result[key]
-    return result
-
-
 def comparison_table(quality_jsons: Sequence[str | Path]) -> str:
-    """Markdown: one row per quality.json (maker, fold) with the headline numbers, then one
-    row per (class, maker) with expression fidelity and identity leakage. Cells a maker does
-    not have (classic's self-reenactment, AED without dlib) are empty."""
+    """Markdown: the headline table (:mod:`.headline`), one row per quality.json (maker, fold)
+    with every number, then one row per (class, maker) with expression fidelity and identity
+    leakage. Cells a maker does not have (classic's self-reenactment, AED without dlib) are
+    empty."""
     overall, by_class = [], []
     for path in quality_jsons:
         q = json.loads(Path(path).read_text())
         name = q.get("maker", Path(path).parent.name)
-        row = {"maker": name, "fold": q.get("fold"), "instrument": _get(q, "instrument", "name")}
+        row = {"maker": name, "fold": q.get("fold"), "instrument": get(q, "instrument", "name")}
         for key, label in (("l1", "L1"), ("akd", "AKD"), ("akd_registered", "AKD reg"),
                            ("mkr", "MKR"), ("aed", "AED")):
-            row[label] = _get(q, name, key)
-            row[f"{label} copy"] = _get(q, "copy_source", key)
+            row[label] = get(q, name, key)
+            row[f"{label} copy"] = get(q, "copy_source", key)
         row["floor"] = q.get("measurement_floor")
         for key in ("to_source", "to_driver", "closer_to_driver"):
-            row[key] = _get(q, "identity", key)
+            row[key] = get(q, "identity", key)
         for part in ("synthetic", "real_test", "copy_source"):
-            row[f"fid {part}"] = _get(q, "expression_fidelity", part, "class_mean")
-        row["fid / real"] = _get(q, "expression_fidelity", "relative_to_real")
+            row[f"fid {part}"] = get(q, "expression_fidelity", part, "class_mean")
+        row["fid / real"] = get(q, "expression_fidelity", "relative_to_real")
         overall.append(row)
         for label, cells in (q.get("per_class") or {}).items():
             by_class.append({"class": label, "maker": name, "fold": q.get("fold"), **cells})
-    parts = ["Synthetic-video quality (self-reenactment on test videos; identity and expression "
+    parts = ["Synthetic-video quality, headline", "", headline_table(quality_jsons), FOOTNOTE, "",
+             "All measures (self-reenactment on test videos; identity and expression "
              "fidelity on the synthetic training videos; fid = class-mean share assigned to the "
              "intended class)", "",
              pd.DataFrame(overall).to_markdown(index=False, floatfmt=".3f", missingval="")]
