@@ -44,8 +44,9 @@ demo: $(STAMP)
 
 # The demo's synthetic-video quality measured with dlib instead of the ridge regressor
 # (AED, identity leakage and a fidelity probe that keeps 98 % of the real videos' on `classic`):
-# ck_demo fold 0's three makers, 3:08 on 2 cores with dlib installed (+15 s to install it). A plain `make demo` afterwards
-# measures them again with the config's instrument (the instrument is a param of the job).
+# ck_demo fold 0's three makers, 3:08 on 2 cores with dlib installed (+15 s to install it).
+# A plain `make demo` afterwards measures them again with the config's instrument (the
+# instrument is a param of the job).
 QUALITY_DLIB := $(foreach maker,monkeynet landmark_warp classic,results/ck_demo/fold0/synthetic/$(maker)/quality.json)
 WITH_DLIB := --config 'synthesis={instrument: dlib}'
 demo-quality: $(DLIB_STAMP)
