@@ -23,10 +23,10 @@ from semaug.synthesis.fidelity import (DlibInstrument, ExpressionProbe, Measured
                                        hit_rates, identity_leakage)
 from semaug.synthesis.landmark_regressor import train_regressor_file
 from semaug.synthesis.plan import read_plan, split_fold
-from semaug.synthesis.headline import MISSING, headline, headline_table
-from semaug.synthesis.quality import (CLASSIC_SELF_REENACTMENT, comparison_table,
-                                      comparison_table_file, expression_fidelity, identity_measures,
-                                      quality_file)
+from semaug.synthesis.quality import (CLASSIC_SELF_REENACTMENT, expression_fidelity,
+                                      identity_measures, quality_file, reference_file)
+from semaug.synthesis.quality_table import (MISSING, comparison_table, comparison_table_file,
+                                            headline, headline_table)
 from semaug.synthesis.toy import toy_clip, toy_synthesis_fold
 
 COUNTS = {"happy": 8, "surprise": 6, "sadness": 4, "anger": 3}
@@ -313,6 +313,47 @@ def test_dlib_measures_and_embeds_each_distinct_crop_once(astronaut_clip):
     changed[0, 0, 0, 0] ^= 1
     instrument.measure(changed)
     assert instrument.detector_runs == 7
+
+
+def test_the_folds_shared_reference_changes_no_number_and_spares_the_real_videos(
+        fold, dlib_ready, caplog, monkeypatch):
+    lw = build_generator("landmark_warp", {}, device="cpu")
+    alone = run_quality(fold, lw, "lw.csv", instrument="dlib")
+    runs = []
+    original_fit = DlibInstrument._fit
+
+    def counting_fit(self, frame, key=None):
+        before = self.detector_runs
+        fit = original_fit(self, frame, key)
+        runs.append(self.detector_runs - before)
+        return fit
+
+    monkeypatch.setattr(DlibInstrument, "_fit", counting_fit)
+    crops = reference_file(str(fold / "folds.csv"), 0, str(fold / "reg.npz"), str(fold / "ref.npz"),
+                           instrument="dlib", max_videos=4)
+    made = sum(runs)
+    assert crops == made > 0  # every crop the reference measured, measured once
+    runs.clear()
+    with caplog.at_level("INFO", logger="semaug.synthesis.quality"):
+        shared = run_quality(fold, lw, "lw.csv", instrument="dlib", reference=str(fold / "ref.npz"))
+    assert shared == alone
+    assert f"dlib: {crops} crops measured before" in caplog.text
+    # Left to measure: landmark_warp's own frames (its reconstructions and synthetic videos).
+    synthetic = sum(load_clip(p).n_frames for p in read_plan(str(fold / "lw.csv"))["path"])
+    assert 0 < sum(runs) <= synthetic + 4 * 6
+    # A memo made under other instrument settings is refused, naming the file.
+    with np.load(fold / "ref.npz") as d:
+        arrays = {k: d[k] for k in d.files}
+    np.savez(fold / "other.npz", **{**arrays, "settings": np.array("upscale 128")})
+    with pytest.raises(ValueError, match="other.npz: dlib memo made with 'upscale 128'"):
+        DlibInstrument().load_memo(fold / "other.npz")
+
+
+def test_a_reference_made_with_the_ridge_regressor_holds_nothing_to_share(fold, dlib_ready):
+    path = fold / "ridge_ref.npz"
+    assert reference_file(str(fold / "folds.csv"), 0, str(fold / "reg.npz"), str(path),
+                          instrument="ridge_regressor") == 0
+    assert DlibInstrument().load_memo(path) == 0
 
 
 def test_a_synthetic_video_that_is_its_driver_is_closer_to_the_driver(astronaut_clip, tmp_path):

@@ -83,7 +83,7 @@ train:
 """
 DATA_PREPARATION = {"render_demo", "demo_contact_sheet", "index", "crop_faces", "faces_table",
                     "folds", "synthesis_plan", "synthesize", "landmark_regressor", "manifest",
-                    "synthesis_quality", "class_counts"}
+                    "quality_reference", "synthesis_quality", "class_counts"}
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +225,9 @@ def test_installing_or_removing_dlib_reruns_the_quality_jobs_under_auto_only(clo
     flipped = dlib_looks(dlib_available() is not None, tmp_path / "fake")
     planned = planned_jobs(clone, first_on_path=[flipped])
     assert planned.get("synthesis_quality") == 2 * 3, planned  # folds × rendering scenarios
-    assert set(planned) == {"all", "synthesis_quality", "synthesis_quality_table"}, planned
+    assert planned.get("quality_reference") == 2, planned  # one per fold, shared by its makers
+    assert set(planned) == {"all", "quality_reference", "synthesis_quality",
+                            "synthesis_quality_table"}, planned
     pinned = clone / "pinned.yaml"
     pinned.write_text((clone / "tiny.yaml").read_text().replace(
         "synthesis: {previews: false,", "synthesis: {instrument: ridge_regressor, previews: false,"))

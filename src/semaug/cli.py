@@ -13,13 +13,13 @@ RIDGE_CAVEAT = (
     "Measured with each fold's ridge landmark regressor (config synthesis.instrument): it has no "
     "identity embedding (no AED), and a linear pixel model follows flipped, warped and generated "
     "faces poorly (the real videos `classic` merely augments keep about 50 % of the real test "
-    "videos' fidelity). `make demo-quality` measures ck_demo fold 0 with dlib (2-4 minutes).")
+    "videos' fidelity). `make demo-quality` measures ck_demo fold 0 with dlib (about 2½ minutes).")
 
 
 def quality_summary(results: Path) -> None:
     """Print each dataset's synthetic-video quality headline (one row per maker and fold)."""
     from .layout import QUALITY, QUALITY_TABLE, path
-    from .synthesis.headline import FOOTNOTE, headline_table
+    from .synthesis.quality_table import FOOTNOTE, headline_table
 
     printed = []
     for table in sorted(results.glob(path(QUALITY_TABLE, root="", ds="*"))):

@@ -41,6 +41,7 @@ QUALITY = SYNTHETIC + "/quality.json"
 QUALITY_SAMPLES = SYNTHETIC + "/samples.png"
 QUALITY_PER_CLASS = SYNTHETIC + "/quality_per_class.csv"
 QUALITY_TABLE = "{ds}/synthesis_quality.md"  # every rendering scenario and fold, compared
+QUALITY_REFERENCE = FOLD + "/quality_reference.npz"  # dlib's measures of the real videos
 GENERATOR = FOLD + "/generators/{gen}"
 GENERATOR_MODEL = GENERATOR + "/model.pt"
 GENERATOR_LOSSES = GENERATOR + "/losses.csv"

@@ -202,6 +202,14 @@ def rendering_scenarios(ds=None):
     return [name for name in names if SCENARIOS[name].renders]
 
 
+def quality_reference(ds, k):
+    """The fold's shared dlib measures of its real videos ([] when the ridge regressor is
+    pinned: it costs nothing to repeat)."""
+    if config["synthesis"]["instrument"] == "ridge_regressor":
+        return []
+    return [results(layout.QUALITY_REFERENCE, ds=ds, k=k)]
+
+
 def quality_reports(ds):
     return [
         results(layout.QUALITY, ds=ds, k=k, gen=gen)

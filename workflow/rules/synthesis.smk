@@ -143,12 +143,39 @@ rule landmark_regressor:
         "../scripts/landmark_regressor.py"
 
 
+rule quality_reference:
+    input:
+        folds=results(layout.FOLDS),
+        regressor=results(layout.REGRESSOR),
+    output:
+        results(layout.QUALITY_REFERENCE),
+    log:
+        logs("synthesis/{ds}/fold{k}_quality_reference"),
+    benchmark:
+        benchmarks("synthesis/{ds}/fold{k}_quality_reference")
+    retries: 1
+    conda:
+        "../../envs/semaug.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=30,
+    params:
+        quality_videos=config["synthesis"]["quality_videos"],
+        measures=semaug_config.quality_measures(config),
+        auto_can_use=semaug_config.instrument_installed(config),
+        code=code("semaug.synthesis.quality"),
+    script:
+        "../scripts/quality_reference.py"
+
+
 rule synthesis_quality:
     input:
         folds=results(layout.FOLDS),
         regressor=results(layout.REGRESSOR),
         videos=results(layout.VIDEOS),
         model=lambda wc: generator_model(wc.ds, wc.k, wc.gen),
+        reference=lambda wc: quality_reference(wc.ds, wc.k),
     output:
         quality=results(layout.QUALITY),
         per_class=results(layout.QUALITY_PER_CLASS),
@@ -208,6 +235,6 @@ rule synthesis_quality_table:
         mem_mb=500,
         runtime=5,
     params:
-        code=code("semaug.synthesis.quality"),
+        code=code("semaug.synthesis.quality_table"),
     script:
         "../scripts/synthesis_quality_table.py"

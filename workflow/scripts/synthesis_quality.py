@@ -8,4 +8,5 @@ quality_job(snakemake.wildcards.gen, p.options, snakemake.input.folds, int(snake
             snakemake.input.regressor, snakemake.input.videos, snakemake.output.quality,
             snakemake.output.samples, checkpoint=(snakemake.input.model or [None])[0],
             device=p.device, max_videos=p.quality_videos, batch_size=p.batch_size,
-            sample_frames=p.sample_frames, per_class_csv=snakemake.output.per_class, **p.measures)
+            sample_frames=p.sample_frames, per_class_csv=snakemake.output.per_class,
+            reference=(snakemake.input.reference or [None])[0], **p.measures)

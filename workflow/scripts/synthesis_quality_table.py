@@ -1,5 +1,5 @@
 from semaug.runlog import log_to, snakemake_job
-from semaug.synthesis.quality import comparison_table_file
+from semaug.synthesis.quality_table import comparison_table_file
 
 snakemake = snakemake_job(globals(), "synthesis_quality_table", ds="ck_demo")
 log_to(snakemake.log[0])

@@ -24,12 +24,14 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_path
 from ..dlib_models import (FACE_RECOGNITION, PREDICTOR_68, DlibUnavailable, dlib_available,
                            import_dlib, model_path)
 from ..generators.motion import apply_similarity, register_frames, similarity_fit
@@ -73,7 +75,13 @@ class RegressorInstrument:
 
 
 class DlibInstrument:
-    """dlib's detector, 68-point predictor and face-recognition ResNet on face crops."""
+    """dlib's detector, 68-point predictor and face-recognition ResNet on face crops.
+
+    Every fit and embedding is kept per crop content (a digest of its pixels), so a crop met
+    twice is measured once, and :meth:`save_memo` / :meth:`load_memo` carry them to another job
+    (the fold's real videos, measured once for all its makers: ``quality_reference``). The
+    memo never changes a number: dlib is deterministic and a crop's fit depends on it alone.
+    """
 
     name = "dlib"
 
@@ -84,11 +92,11 @@ class DlibInstrument:
         self._recognition_path = model_path(FACE_RECOGNITION)
         self._recognition: Any = None
         self.threshold = threshold
-        # Per crop content: (dlib shape, face found) and the identity embedding. A quality job
-        # meets many crops more than once (copy-source stills, a video's first frame, frames it
-        # both measures and embeds): ck_demo fold 0's monkeynet job ran the detector 6,190
-        # times without this, 3,765 with it (the job: 139 s -> 109 s). About 1 KB a crop.
-        self._fits: dict[bytes, tuple[Any, bool]] = {}
+        # A quality job meets many crops more than once (copy-source stills, a video's first
+        # frame, frames it both measures and embeds): ck_demo fold 0's monkeynet job ran the
+        # detector 6,190 times without the memo, 3,765 with it (the job: 139 s -> 109 s).
+        # About 1 KB a crop.
+        self._fits: dict[bytes, _Fit] = {}
         self._embeddings: dict[bytes, np.ndarray] = {}
         self.detector_runs = 0
 
@@ -99,11 +107,18 @@ class DlibInstrument:
             self._recognition = self.dlib.face_recognition_model_v1(str(self._recognition_path))
         return self._recognition
 
+    @property
+    def settings(self) -> str:
+        """What a fit depends on besides the crop: a memo made under other settings is refused."""
+        return (f"upscale {UPSCALE_TO}, template box {TEMPLATE_BOX}, threshold {self.threshold}, "
+                f"{PREDICTOR_68}, {FACE_RECOGNITION}")
+
     @staticmethod
     def _key(frame: np.ndarray) -> bytes:
-        """A crop's content: its pixels' digest, shape and dtype."""
-        digest = hashlib.blake2b(np.ascontiguousarray(frame).tobytes(), digest_size=16).digest()
-        return digest + f"{frame.shape}{frame.dtype}".encode()
+        """A crop's content: the digest of its pixels, shape and dtype (16 bytes)."""
+        h = hashlib.blake2b(f"{frame.shape}{frame.dtype}".encode(), digest_size=16)
+        h.update(np.ascontiguousarray(frame).tobytes())
+        return h.digest()
 
     @staticmethod
     def _upscale(frame: np.ndarray) -> tuple[np.ndarray, float]:
@@ -113,13 +128,12 @@ class DlibInstrument:
                                                      interpolation=cv2.INTER_CUBIC)
         return np.ascontiguousarray(big), factor
 
-    def _shape(self, frame: np.ndarray) -> tuple[Any, np.ndarray, bool, float]:
-        """(dlib shape, upscaled RGB frame, face found, upscale factor) of one crop."""
-        big, factor = self._upscale(frame)
-        key = self._key(frame)
+    def _fit(self, frame: np.ndarray, key: bytes | None = None) -> _Fit:
+        """The detector + predictor on one crop (from the memo when it was met before)."""
+        key = self._key(frame) if key is None else key
         if key in self._fits:
-            shape, found = self._fits[key]
-            return shape, big, found, factor
+            return self._fits[key]
+        big, factor = self._upscale(frame)
         grey = cv2.cvtColor(big, cv2.COLOR_RGB2GRAY)
         rects, _, _ = self.detector.run(grey, 0, self.threshold)
         self.detector_runs += 1
@@ -129,18 +143,27 @@ class DlibInstrument:
             x0, y0, x1, y1 = (np.array(TEMPLATE_BOX) * big.shape[0]).round().astype(int)
             rect = self.dlib.rectangle(int(x0), int(y0), int(x1) - 1, int(y1) - 1)
         shape = self.predictor(grey, rect)
-        self._fits[key] = (shape, bool(rects))
-        return shape, big, bool(rects), factor
+        fit = _Fit(np.array([(p.x, p.y) for p in shape.parts()], dtype=np.int32),
+                   np.array([rect.left(), rect.top(), rect.right(), rect.bottom()], dtype=np.int32),
+                   bool(rects), factor)
+        self._fits[key] = fit
+        return fit
+
+    def _shape(self, frame: np.ndarray) -> tuple[Any, np.ndarray, bool, float]:
+        """(dlib shape, upscaled RGB frame, face found, upscale factor) of one crop."""
+        fit = self._fit(frame)
+        big, _ = self._upscale(frame)
+        d = self.dlib
+        shape = d.full_object_detection(d.rectangle(*map(int, fit.rect)),
+                                        d.points([d.point(int(x), int(y)) for x, y in fit.parts]))
+        return shape, big, fit.found, fit.factor
 
     def measure(self, frames: np.ndarray) -> Measured:
-        points, found = [], []
-        for frame in frames:
-            shape, _, hit, factor = self._shape(frame)
-            # Upscaled pixel centre (i + 0.5) * factor - 0.5 -> back to crop pixels.
-            xy = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
-            points.append((xy + 0.5) / factor - 0.5)
-            found.append(hit)
-        return Measured(np.asarray(points, dtype=np.float32), np.asarray(found, dtype=bool))
+        fits = [self._fit(frame) for frame in frames]
+        # Upscaled pixel centre (i + 0.5) * factor - 0.5 -> back to crop pixels.
+        points = [(f.parts.astype(np.float64) + 0.5) / f.factor - 0.5 for f in fits]
+        return Measured(np.asarray(points, dtype=np.float32).reshape(len(fits), 68, 2),
+                        np.array([f.found for f in fits], dtype=bool))
 
     def embed(self, frames: np.ndarray) -> np.ndarray:
         """float64 [N, 128] identity embeddings (dlib: same person below ~0.6 apart)."""
@@ -159,6 +182,56 @@ class DlibInstrument:
                 self._embeddings[key] = np.asarray(faces[0], dtype=np.float64)
         return np.asarray([self._embeddings[key] for key in keys],
                           dtype=np.float64).reshape(len(frames), 128)
+
+    def memo_counts(self) -> tuple[int, int]:
+        """(crops fitted, crops embedded) in the memo."""
+        return len(self._fits), len(self._embeddings)
+
+    def save_memo(self, path: str | Path) -> None:
+        """Every fit and embedding so far, as plain arrays (``np.load(allow_pickle=False)``)."""
+        fit_keys = list(self._fits)
+        fits = [self._fits[k] for k in fit_keys]
+        emb_keys = list(self._embeddings)
+        with atomic_path(path) as tmp:
+            np.savez_compressed(
+                tmp, settings=np.array(self.settings),
+                fit_keys=_key_array(fit_keys),
+                parts=np.array([f.parts for f in fits], dtype=np.int32).reshape(-1, 68, 2),
+                rects=np.array([f.rect for f in fits], dtype=np.int32).reshape(-1, 4),
+                found=np.array([f.found for f in fits], dtype=bool),
+                factors=np.array([f.factor for f in fits], dtype=np.float64),
+                embedding_keys=_key_array(emb_keys),
+                embeddings=np.array([self._embeddings[k] for k in emb_keys],
+                                    dtype=np.float64).reshape(-1, 128))
+
+    def load_memo(self, path: str | Path) -> int:
+        """Add the fits and embeddings of :meth:`save_memo`'s file; returns how many crops."""
+        with np.load(path, allow_pickle=False) as d:
+            if "settings" not in d:  # made where the ridge regressor measured: nothing to add
+                return 0
+            if str(d["settings"]) != self.settings:
+                raise ValueError(f"{path}: dlib memo made with {str(d['settings'])!r}, this "
+                                 f"instrument uses {self.settings!r}: delete the file to remake it")
+            for key, parts, rect, found, factor in zip(d["fit_keys"], d["parts"], d["rects"],
+                                                       d["found"], d["factors"]):
+                self._fits.setdefault(key.tobytes(), _Fit(parts, rect, bool(found), float(factor)))
+            for key, embedding in zip(d["embedding_keys"], d["embeddings"]):
+                self._embeddings.setdefault(key.tobytes(), embedding)
+            return int(len(d["fit_keys"]))
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """One crop's dlib fit: 68 integer points and the box, in upscaled pixels."""
+
+    parts: np.ndarray  # int32 [68, 2]
+    rect: np.ndarray  # int32 [4]: left, top, right, bottom (inclusive)
+    found: bool  # the detector found the face (else the template box was used)
+    factor: float  # upscale factor of the crop
+
+
+def _key_array(keys: list[bytes]) -> np.ndarray:
+    return np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
 
 
 def pick_instrument(choice: str, regressor: LandmarkRegressor) -> tuple[LandmarkInstrument, str]:

@@ -26,15 +26,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
-from ..atomic import write_csv, write_text
+from ..atomic import atomic_path, write_csv, write_text
 from ..clip import Clip, load_clip
 from ..generators import Generator
 from .fidelity import (DlibInstrument, ExpressionProbe, LandmarkInstrument, Measured,
                        RegressorInstrument, aed, akd_mkr, clip_features, hit_rates,
                        identity_leakage, pick_instrument, registered_akd, spread,
                        subject_references)
-from .headline import FOOTNOTE, get, headline_table
 from .landmark_regressor import LandmarkRegressor, point_error
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,32 @@ def reconstructions(generator: Generator, clips: list[Clip], batch_size: int = 1
             for out in generator.reconstruct_batch(clips[start:start + batch_size])]
 
 
+def reenactment_frames(n_frames: int, measure_frames: int, aed_frames: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """(frames t >= 1 whose landmarks are scored, frames t >= 1 whose identity is) of a video."""
+    return spread(n_frames, measure_frames), spread(n_frames, aed_frames)
+
+
+def measure_real_clip(instrument: LandmarkInstrument, real: Clip, measure_frames: int,
+                      aed_frames: int) -> tuple[Measured, Measured, Any, Any]:
+    """The real side of one video's self-reenactment: (landmarks on the scored frames, on
+    frame 0, embeddings of the identity frames, of frame 0); embeddings None without dlib."""
+    idx, a_idx = reenactment_frames(real.n_frames, measure_frames, aed_frames)
+    measured, first = instrument.measure(real.frames[idx]), instrument.measure(real.frames[:1])
+    if not isinstance(instrument, DlibInstrument):
+        return measured, first, None, None
+    return (measured, first, instrument.embed(real.frames[a_idx]),
+            instrument.embed(real.frames[:1]))
+
+
+def reference_videos(train: pd.DataFrame, subjects: set[str] | None, ref_videos: int
+                     ) -> pd.DataFrame:
+    """The training videos whose frame 0 makes each subject's identity reference: up to
+    ``ref_videos`` per subject, in video-id order (``subjects`` None: every subject)."""
+    chosen = train if subjects is None else train[train["subject"].isin(subjects)]
+    return chosen.sort_values("video_id").groupby("subject").head(ref_videos)
+
+
 def self_reenactment(generator: Generator, clips: list[Clip],
                      instrument: LandmarkInstrument | LandmarkRegressor, batch_size: int = 16,
                      *, measure_frames: int = 16, aed_frames: int = 4,
@@ -140,18 +166,16 @@ def self_reenactment(generator: Generator, clips: list[Clip],
     per: dict[str, list[dict[str, float]]] = {"gen": [], "copy": []}
     floor, target_err, weights = [], [], []
     for real, out in zip(clips, outs):
-        idx = spread(real.n_frames, measure_frames)
-        real_m = instrument.measure(real.frames[idx])
-        first = instrument.measure(real.frames[:1])
+        idx, a_idx = reenactment_frames(real.n_frames, measure_frames, aed_frames)
+        real_m, first, real_e, first_e = measure_real_clip(instrument, real, measure_frames,
+                                                           aed_frames)
         copies = {"gen": out.frames, "copy": np.repeat(real.frames[:1], real.n_frames, 0)}
         measured = {"gen": instrument.measure(out.frames[idx]),
                     "copy": Measured(np.repeat(first.landmarks, len(idx), 0),
                                      np.repeat(first.found, len(idx)))}
         if embedder is not None:
-            a_idx = spread(real.n_frames, aed_frames)
-            real_e = embedder.embed(real.frames[a_idx])
             embedded = {"gen": embedder.embed(out.frames[a_idx]),
-                        "copy": np.repeat(embedder.embed(real.frames[:1]), len(a_idx), 0)}
+                        "copy": np.repeat(first_e, len(a_idx), 0)}
         for key, frames in copies.items():
             akd, mkr = akd_mkr(measured[key], real_m)
             scores = {"l1": float(np.abs(frames[1:].astype(np.float32) - real.frames[1:]).mean() / 255),
@@ -174,9 +198,7 @@ def identity_measures(instrument: DlibInstrument, videos: pd.DataFrame, train: p
                       load: Any, *, aed_frames: int = 4, ref_videos: int = 4) -> tuple[dict, pd.DataFrame]:
     """Identity leakage of the synthetic videos: (summary, per-video table)."""
     subjects = set(videos["source_subject"]) | set(videos["driver_subject"])
-    refs_from = (train[train["subject"].isin(subjects)].sort_values("video_id")
-                 .groupby("subject").head(ref_videos))
-    refs = subject_references(instrument, refs_from, load)
+    refs = subject_references(instrument, reference_videos(train, subjects, ref_videos), load)
     rows = []
     for _, row in videos.iterrows():
         clip = load(row["path"])
@@ -293,15 +315,73 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def choose_instrument(choice: str, regressor: LandmarkRegressor, test: pd.DataFrame, *,
+                      memo: str | None = None) -> tuple[LandmarkInstrument, str]:
+    """(instrument, why) for ``choice`` (auto | dlib | ridge_regressor) on a fold's real test
+    videos; ``memo``: a :func:`reference_file` whose dlib measures it starts from."""
+    measuring, why = pick_instrument(choice, regressor)
+    if memo and isinstance(measuring, DlibInstrument):
+        crops = measuring.load_memo(memo)
+        log.info("dlib: %d crops measured before, from %s", crops, memo)
+    if choice == "auto" and isinstance(measuring, DlibInstrument):
+        # dlib's detector was trained on photographs; on faces it does not recognise as
+        # faces (the demo's drawn ones) its landmarks mean nothing: use the regressor there.
+        firsts = np.stack([load_clip(p).frames[0] for p in pick_videos(test, 20)["path"]])
+        found = float(measuring.measure(firsts).found.mean())
+        if found < MIN_DLIB_FOUND:
+            return RegressorInstrument(regressor), (
+                f"dlib installed but finds a face in only {found:.0%} of the real test "
+                f"crops (< {MIN_DLIB_FOUND:.0%}): not photographs of faces")
+        why += f"; finds a face in {found:.0%} of the real test crops"
+    return measuring, why
+
+
+def reference_file(folds_csv: str, fold: int, regressor_path: str, out_npz: str, *,
+                   instrument: str = "auto", max_videos: int = 40, measure_frames: int = 16,
+                   aed_frames: int = 4, ref_videos: int = 4, fidelity_frames: int = 8) -> int:
+    """The ``quality_reference`` rule: dlib's measures of the fold's real videos that every
+    maker's quality job compares with (self-reenactment's test frames, the expression probe's
+    training and test videos, every training subject's identity reference), made once per fold
+    instead of once per maker. With the ridge regressor (cheap, nothing to share) the file holds
+    no measures. Returns the number of crops measured."""
+    from .plan import read_folds, split_fold
+    from .render import ClipCache
+
+    train, test = split_fold(read_folds(folds_csv), fold)
+    measuring, why = choose_instrument(instrument, LandmarkRegressor.load(regressor_path), test)
+    log.info("quality reference fold %d: instrument %s (%s)", fold, measuring.name, why)
+    if not isinstance(measuring, DlibInstrument):
+        with atomic_path(out_npz) as tmp:
+            np.savez_compressed(tmp, instrument=np.array(measuring.name))
+        return 0
+    for path in tqdm(pick_videos(test, max_videos)["path"], desc="self-reenactment videos",
+                     unit="video", mininterval=5):
+        real = load_clip(path)
+        if real.n_frames >= 2:
+            measure_real_clip(measuring, real, measure_frames, aed_frames)
+    cache = ClipCache(size=256)
+    for path in tqdm([*train["path"], *test["path"]], desc="expression-probe videos",
+                     unit="video", mininterval=5):
+        clip_features(measuring, cache(path).frames, fidelity_frames)
+    subject_references(measuring, reference_videos(train, None, ref_videos), cache)
+    measuring.save_memo(out_npz)
+    fitted, embedded = measuring.memo_counts()
+    log.info("quality reference fold %d: %d crops fitted, %d embedded", fold, fitted, embedded)
+    return fitted
+
+
 def quality_file(generator: Generator | str, folds_csv: str, fold: int, regressor_path: str,
                  videos_csv: str, out_json: str, out_png: str, *, max_videos: int = 40,
                  batch_size: int = 16, sample_frames: int = 6, instrument: str = "auto",
                  measure_frames: int = 16, aed_frames: int = 4, ref_videos: int = 4,
-                 fidelity_frames: int = 8, per_class_csv: str | None = None) -> dict:
+                 fidelity_frames: int = 8, per_class_csv: str | None = None,
+                 reference: str | None = None) -> dict:
     """The ``synthesis_quality`` rule: quality.json + samples.png (+ per-class csv) for one maker.
 
     ``generator``: a built generator, or the string ``"classic"`` (no self-reenactment).
     ``instrument``: auto (dlib when installed, else the ridge regressor) | dlib | ridge_regressor.
+    ``reference``: the fold's :func:`reference_file` (dlib's measures of its real videos, so
+    that only this maker's frames are measured here); the numbers are the same without it.
     """
     from ..generators.registry import Generator as GeneratorBase
     from .plan import read_folds, read_plan, split_fold
@@ -313,18 +393,7 @@ def quality_file(generator: Generator | str, folds_csv: str, fold: int, regresso
     train, test = split_fold(read_folds(folds_csv), fold)
     videos = read_plan(videos_csv)
     regressor = LandmarkRegressor.load(regressor_path)
-    measuring, why = pick_instrument(instrument, regressor)
-    if instrument == "auto" and isinstance(measuring, DlibInstrument):
-        # dlib's detector was trained on photographs; on faces it does not recognise as
-        # faces (the demo's drawn ones) its landmarks mean nothing: use the regressor there.
-        firsts = np.stack([load_clip(p).frames[0] for p in pick_videos(test, 20)["path"]])
-        found = float(measuring.measure(firsts).found.mean())
-        if found < MIN_DLIB_FOUND:
-            measuring = RegressorInstrument(regressor)
-            why = (f"dlib installed but finds a face in only {found:.0%} of the real test "
-                   f"crops (< {MIN_DLIB_FOUND:.0%}): not photographs of faces")
-        else:
-            why += f"; finds a face in {found:.0%} of the real test crops"
+    measuring, why = choose_instrument(instrument, regressor, test, memo=reference)
     log.info("quality %s fold %d: instrument %s (%s)", name, fold, measuring.name, why)
     cache = ClipCache(size=256)
     load = lambda path: cache(path)  # noqa: E731 - the measures take a path -> Clip loader
@@ -378,48 +447,6 @@ def quality_file(generator: Generator | str, folds_csv: str, fold: int, regresso
     sample_grid(videos, out_png, n_frames=sample_frames,
                 title=f"{name}, fold {fold}: source, driver, synthetic")
     return result
-
-
-def comparison_table(quality_jsons: Sequence[str | Path]) -> str:
-    """Markdown: the headline table (:mod:`.headline`), one row per quality.json (maker, fold)
-    with every number, then one row per (class, maker) with expression fidelity and identity
-    leakage. Cells a maker does not have (classic's self-reenactment, AED without dlib) are
-    empty."""
-    overall, by_class = [], []
-    for path in quality_jsons:
-        q = json.loads(Path(path).read_text())
-        name = q.get("maker", Path(path).parent.name)
-        row = {"maker": name, "fold": q.get("fold"), "instrument": get(q, "instrument", "name")}
-        for key, label in (("l1", "L1"), ("akd", "AKD"), ("akd_registered", "AKD reg"),
-                           ("mkr", "MKR"), ("aed", "AED")):
-            row[label] = get(q, name, key)
-            row[f"{label} copy"] = get(q, "copy_source", key)
-        row["floor"] = q.get("measurement_floor")
-        for key in ("to_source", "to_driver", "closer_to_driver"):
-            row[key] = get(q, "identity", key)
-        for part in ("synthetic", "real_test", "copy_source"):
-            row[f"fid {part}"] = get(q, "expression_fidelity", part, "class_mean")
-        row["fid / real"] = get(q, "expression_fidelity", "relative_to_real")
-        overall.append(row)
-        for label, cells in (q.get("per_class") or {}).items():
-            by_class.append({"class": label, "maker": name, "fold": q.get("fold"), **cells})
-    parts = ["Synthetic-video quality, headline", "", headline_table(quality_jsons), FOOTNOTE, "",
-             "All measures (self-reenactment on test videos; identity and expression "
-             "fidelity on the synthetic training videos; fid = class-mean share assigned to the "
-             "intended class)", "",
-             pd.DataFrame(overall).to_markdown(index=False, floatfmt=".3f", missingval="")]
-    if by_class:
-        frame = pd.DataFrame(by_class).sort_values(["class", "maker", "fold"])
-        parts += ["", "Per class", "", frame.to_markdown(index=False, floatfmt=".3f",
-                                                         missingval="")]
-    return "\n".join(parts) + "\n"
-
-
-def comparison_table_file(quality_jsons: Sequence[str | Path], out_md: str) -> str:
-    """Write :func:`comparison_table` of ``quality_jsons`` to ``out_md``."""
-    text = comparison_table(quality_jsons)
-    write_text(out_md, text)
-    return text
 
 
 def quality_job(name: str, options: dict, folds_csv: str, fold: int, regressor_path: str,

@@ -1,7 +1,8 @@
-"""The synthetic-video quality numbers a reader looks at first, one row per quality.json:
+"""Tables of quality.json files (the ``synthesis_quality_table`` rule and `make demo`'s closing
+summary). The headline: the numbers a reader looks at first, one row per quality.json —
 expression fidelity as a share of the real test videos', AKD against copy-source (raw and
-registered on the rigid points), AED and identity leakage. Reads only JSON (no torch, no
-detector), so `make demo`'s closing summary can print it."""
+registered on the rigid points), AED and identity leakage; then every measure, per class too.
+Reads only JSON (no torch, no detector)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from tabulate import tabulate
+
+from ..atomic import write_text
 
 MISSING = "–"
 FOOTNOTE = (
@@ -73,3 +77,45 @@ def headline_table(quality_jsons: Sequence[str | Path]) -> str:
     loaded.sort(key=lambda q: (q.get("fold", -1), str(q.get("maker", ""))))
     return tabulate([headline(q) for q in loaded], headers="keys", tablefmt="github",
                     disable_numparse=True) + "\n"
+
+
+def comparison_table(quality_jsons: Sequence[str | Path]) -> str:
+    """Markdown: the :func:`headline_table`, one row per quality.json (maker, fold)
+    with every number, then one row per (class, maker) with expression fidelity and identity
+    leakage. Cells a maker does not have (classic's self-reenactment, AED without dlib) are
+    empty."""
+    overall, by_class = [], []
+    for path in quality_jsons:
+        q = json.loads(Path(path).read_text())
+        name = q.get("maker", Path(path).parent.name)
+        row = {"maker": name, "fold": q.get("fold"), "instrument": get(q, "instrument", "name")}
+        for key, label in (("l1", "L1"), ("akd", "AKD"), ("akd_registered", "AKD reg"),
+                           ("mkr", "MKR"), ("aed", "AED")):
+            row[label] = get(q, name, key)
+            row[f"{label} copy"] = get(q, "copy_source", key)
+        row["floor"] = q.get("measurement_floor")
+        for key in ("to_source", "to_driver", "closer_to_driver"):
+            row[key] = get(q, "identity", key)
+        for part in ("synthetic", "real_test", "copy_source"):
+            row[f"fid {part}"] = get(q, "expression_fidelity", part, "class_mean")
+        row["fid / real"] = get(q, "expression_fidelity", "relative_to_real")
+        overall.append(row)
+        for label, cells in (q.get("per_class") or {}).items():
+            by_class.append({"class": label, "maker": name, "fold": q.get("fold"), **cells})
+    parts = ["Synthetic-video quality, headline", "", headline_table(quality_jsons), FOOTNOTE, "",
+             "All measures (self-reenactment on test videos; identity and expression "
+             "fidelity on the synthetic training videos; fid = class-mean share assigned to the "
+             "intended class)", "",
+             pd.DataFrame(overall).to_markdown(index=False, floatfmt=".3f", missingval="")]
+    if by_class:
+        frame = pd.DataFrame(by_class).sort_values(["class", "maker", "fold"])
+        parts += ["", "Per class", "", frame.to_markdown(index=False, floatfmt=".3f",
+                                                         missingval="")]
+    return "\n".join(parts) + "\n"
+
+
+def comparison_table_file(quality_jsons: Sequence[str | Path], out_md: str) -> str:
+    """Write :func:`comparison_table` of ``quality_jsons`` to ``out_md``."""
+    text = comparison_table(quality_jsons)
+    write_text(out_md, text)
+    return text
