@@ -44,7 +44,7 @@ demo: $(STAMP)
 
 # The demo's synthetic-video quality measured with dlib instead of the ridge regressor
 # (AED, identity leakage and a fidelity probe that keeps 98 % of the real videos' on `classic`):
-# ck_demo fold 0's three makers, 2:30 on 2 cores with dlib installed (+15 s to install it).
+# ck_demo fold 0's three makers, 2:28 on 2 cores after a fresh clone's make demo, dlib's install included.
 # A plain `make demo` afterwards measures them again with the config's instrument (the
 # instrument is a param of the job).
 QUALITY_DLIB := $(foreach maker,monkeynet landmark_warp classic,results/ck_demo/fold0/synthetic/$(maker)/quality.json)
