@@ -149,9 +149,10 @@ class DlibInstrument:
         self._fits[key] = fit
         return fit
 
-    def _shape(self, frame: np.ndarray) -> tuple[Any, np.ndarray, bool, float]:
+    def _shape(self, frame: np.ndarray, key: bytes | None = None
+               ) -> tuple[Any, np.ndarray, bool, float]:
         """(dlib shape, upscaled RGB frame, face found, upscale factor) of one crop."""
-        fit = self._fit(frame)
+        fit = self._fit(frame, key)
         big, _ = self._upscale(frame)
         d = self.dlib
         shape = d.full_object_detection(d.rectangle(*map(int, fit.rect)),
@@ -171,8 +172,8 @@ class DlibInstrument:
         todo = {key: frame for key, frame in zip(keys, frames) if key not in self._embeddings}
         if todo:
             images, shapes = [], []
-            for frame in todo.values():
-                shape, big, _, _ = self._shape(frame)
+            for key, frame in todo.items():
+                shape, big, _, _ = self._shape(frame, key)
                 images.append(big)
                 shapes.append(self.dlib.full_object_detections([shape]))
             # One batched call: the same descriptors as frame by frame (max difference 0 on

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -126,11 +125,11 @@ def reenactment_frames(n_frames: int, measure_frames: int, aed_frames: int
     return spread(n_frames, measure_frames), spread(n_frames, aed_frames)
 
 
-def measure_real_clip(instrument: LandmarkInstrument, real: Clip, measure_frames: int,
-                      aed_frames: int) -> tuple[Measured, Measured, Any, Any]:
-    """The real side of one video's self-reenactment: (landmarks on the scored frames, on
-    frame 0, embeddings of the identity frames, of frame 0); embeddings None without dlib."""
-    idx, a_idx = reenactment_frames(real.n_frames, measure_frames, aed_frames)
+def measure_real_clip(instrument: LandmarkInstrument, real: Clip, idx: np.ndarray,
+                      a_idx: np.ndarray) -> tuple[Measured, Measured, Any, Any]:
+    """The real side of one video's self-reenactment on its :func:`reenactment_frames`:
+    (landmarks on the scored frames, on frame 0, embeddings of the identity frames, of frame 0);
+    embeddings None without dlib."""
     measured, first = instrument.measure(real.frames[idx]), instrument.measure(real.frames[:1])
     if not isinstance(instrument, DlibInstrument):
         return measured, first, None, None
@@ -167,8 +166,7 @@ def self_reenactment(generator: Generator, clips: list[Clip],
     floor, target_err, weights = [], [], []
     for real, out in zip(clips, outs):
         idx, a_idx = reenactment_frames(real.n_frames, measure_frames, aed_frames)
-        real_m, first, real_e, first_e = measure_real_clip(instrument, real, measure_frames,
-                                                           aed_frames)
+        real_m, first, real_e, first_e = measure_real_clip(instrument, real, idx, a_idx)
         copies = {"gen": out.frames, "copy": np.repeat(real.frames[:1], real.n_frames, 0)}
         measured = {"gen": instrument.measure(out.frames[idx]),
                     "copy": Measured(np.repeat(first.landmarks, len(idx), 0),
@@ -358,7 +356,8 @@ def reference_file(folds_csv: str, fold: int, regressor_path: str, out_npz: str,
                      unit="video", mininterval=5):
         real = load_clip(path)
         if real.n_frames >= 2:
-            measure_real_clip(measuring, real, measure_frames, aed_frames)
+            measure_real_clip(measuring, real,
+                              *reenactment_frames(real.n_frames, measure_frames, aed_frames))
     cache = ClipCache(size=256)
     for path in tqdm([*train["path"], *test["path"]], desc="expression-probe videos",
                      unit="video", mininterval=5):

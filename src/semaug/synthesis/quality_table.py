@@ -25,8 +25,8 @@ FOOTNOTE = (
     "after registration on the eye corners and nasion). AED: identity embedding distance to the "
     "real frames (maker / copy-source). closer to driver: share of the synthetic videos nearer "
     "their driver's identity than their source's (classic's videos are their driver's own "
-    "face). – : not measured (the ridge regressor has no "
-    "identity embedding; classic has no self-reenactment).")
+    "face). – : not measured (the ridge regressor has no identity embedding; classic has no "
+    "self-reenactment).")
 
 
 def get(result: Mapping[str, Any], *keys: str) -> Any:
